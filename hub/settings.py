@@ -1,0 +1,192 @@
+"""Settings: one frozen dataclass read from ``HUB_*`` environment variables.
+
+Validated once at start-up so a wrong value stops the hub with a message naming the
+variable, instead of failing later inside a request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_ISSUER = "http://127.0.0.1:8000"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(ValueError):
+    """Raised with every problem found in the environment, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid hub settings:\n  - " + "\n  - ".join(problems))
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the hub reads from its environment.
+
+    ``root`` is the project directory holding ``policies/`` and ``keys/``; commands run from
+    the project root read those there (DESIGN.md, public contract).
+    """
+
+    root: Path = dataclasses.field(default_factory=Path.cwd)
+    database_url: str = ""
+    issuer: str = DEFAULT_ISSUER
+    production: bool = False
+    secret_key: str = ""
+    token_lifetime: int = 600
+    assertion_max_lifetime: int = 300
+    hub_key_path: Path | None = None
+    subject_secret: str = ""
+    master_key_path: Path | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    checkpoint_every: int = 256
+    checkpoint_interval: int = 60
+    origin: str = ""
+
+    # -- derived paths -------------------------------------------------------------------
+    @property
+    def instance_dir(self) -> Path:
+        return self.root / "instance"
+
+    @property
+    def policies_dir(self) -> Path:
+        return self.root / "policies"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def signing_key_file(self) -> Path:
+        """The hub's Ed25519 note-signing key (private; created by ``hub init``)."""
+        return self.hub_key_path or self.instance_dir / "hub-signing.key"
+
+    @property
+    def log_origin(self) -> str:
+        """The checkpoint origin line: a schema-less URL naming this hub's log."""
+        if self.origin:
+            return self.origin
+        host = re.sub(r"^[a-z]+://", "", self.issuer).rstrip("/")
+        return f"{host}/hub-ledger"
+
+    # -- construction --------------------------------------------------------------------
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read ``HUB_*`` variables, apply ``overrides`` and validate the result."""
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+        values: dict[str, object] = {}
+
+        def text(name: str, field: str) -> None:
+            if f"HUB_{name}" in env:
+                values[field] = env[f"HUB_{name}"].strip()
+
+        def flag(name: str, field: str) -> None:
+            raw = env.get(f"HUB_{name}")
+            if raw is None:
+                return
+            low = raw.strip().lower()
+            if low in _TRUE:
+                values[field] = True
+            elif low in _FALSE:
+                values[field] = False
+            else:
+                problems.append(f"HUB_{name}: expected true/false, got {raw!r}")
+
+        def integer(name: str, field: str, low: int, high: int) -> None:
+            raw = env.get(f"HUB_{name}")
+            if raw is None:
+                return
+            try:
+                number = int(raw)
+            except ValueError:
+                problems.append(f"HUB_{name}: expected an integer, got {raw!r}")
+                return
+            if not low <= number <= high:
+                problems.append(f"HUB_{name}: must be between {low} and {high}, got {number}")
+                return
+            values[field] = number
+
+        def path(name: str, field: str) -> None:
+            if env.get(f"HUB_{name}"):
+                values[field] = Path(env[f"HUB_{name}"])
+
+        path("ROOT", "root")
+        text("DATABASE_URL", "database_url")
+        text("ISSUER", "issuer")
+        flag("PRODUCTION", "production")
+        text("SECRET_KEY", "secret_key")
+        integer("TOKEN_LIFETIME", "token_lifetime", 60, 3600)
+        integer("ASSERTION_MAX_LIFETIME", "assertion_max_lifetime", 30, 3600)
+        path("HUB_KEY", "hub_key_path")
+        text("SUBJECT_SECRET", "subject_secret")
+        path("MASTER_KEY", "master_key_path")
+        text("LOG_LEVEL", "log_level")
+        flag("LOG_JSON", "log_json")
+        integer("CHECKPOINT_EVERY", "checkpoint_every", 1, 1_000_000)
+        integer("CHECKPOINT_INTERVAL", "checkpoint_interval", 1, 86_400)
+        text("ORIGIN", "origin")
+        values.update(overrides)
+        if problems:
+            raise SettingsError(problems)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def with_defaults(self) -> Settings:
+        """Fill the database URL default: a SQLite file under ``instance/``."""
+        if self.database_url:
+            return self
+        url = f"sqlite:///{(self.instance_dir / 'hub.sqlite3').as_posix()}"
+        return dataclasses.replace(self, database_url=url)
+
+    def validate(self) -> None:
+        """Raise :class:`SettingsError` listing every wrong value."""
+        problems: list[str] = []
+        if self.database_url:
+            try:
+                url = make_url(self.database_url)
+            except ArgumentError:
+                problems.append("HUB_DATABASE_URL: not a database URL")
+            else:
+                if url.get_backend_name() not in {"sqlite", "postgresql"}:
+                    problems.append(
+                        "HUB_DATABASE_URL: only sqlite and postgresql are supported, "
+                        f"got {url.get_backend_name()!r}"
+                    )
+        if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d+)?(/[A-Za-z0-9._\-/]*)?", self.issuer):
+            problems.append("HUB_ISSUER: must be an http(s) URL without query or fragment")
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            problems.append("HUB_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR")
+        if self.production:
+            problems.extend(self._production_problems())
+        if problems:
+            raise SettingsError(problems)
+
+    def _production_problems(self) -> list[str]:
+        """Production refuses the conveniences that make the demo easy."""
+        problems = []
+        url = self.database_url
+        if not url or url.startswith("sqlite"):
+            problems.append("HUB_DATABASE_URL: production needs PostgreSQL, not SQLite")
+        if len(self.secret_key) < 32:
+            problems.append("HUB_SECRET_KEY: production needs a secret of at least 32 characters")
+        if len(self.subject_secret) < 32:
+            problems.append(
+                "HUB_SUBJECT_SECRET: production needs a secret of at least 32 characters"
+            )
+        if not self.issuer.startswith("https://"):
+            problems.append("HUB_ISSUER: production needs an https issuer")
+        for name, value in (("HUB_HUB_KEY", self.hub_key_path), ("HUB_MASTER_KEY", self.master_key_path)):
+            if value is not None and "demo" in value.parts:
+                problems.append(f"{name}: demo keys are refused in production mode")
+        return problems
