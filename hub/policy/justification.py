@@ -1,0 +1,36 @@
+"""Does a basis tuple justify releasing a field class? (reference/uk-domain-model.md §2b)
+
+Shared by the validator (which refuses an agreement) and by ``decide`` (which, as a second
+line of defence, withholds the field even if an unvalidated agreement reached it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hub.policy.catalogue import SPECIAL_CATEGORY, LawfulBasis
+
+# Codes that can carry the power or the lawfulness for a class; Art 9 and Art 10 codes are
+# *conditions* on top, and never release anything by themselves.
+JUSTIFYING_KINDS = frozenset({"gateway", "art6", "part3"})
+
+
+def class_problem(cls: str, bases: Iterable[LawfulBasis]) -> tuple[str, str] | None:
+    """``(reason code, text)`` if the tuple does not justify releasing ``cls``, else None."""
+    tuple_ = list(bases)
+    for basis in tuple_:
+        if cls in basis.excludes_classes:
+            # e.g. PCSC Act 2022 s16(5): no health or social-care data under the SV duty.
+            return "class_excluded_by_basis", f"{basis.code} may never release {cls} data"
+    if not any(b.kind in JUSTIFYING_KINDS and cls in b.classes for b in tuple_):
+        return (
+            "class_not_justified_by_basis",
+            f"no gateway or Art 6 basis in the tuple releases {cls}",
+        )
+    if cls in SPECIAL_CATEGORY and not any(b.kind == "art9" and cls in b.classes for b in tuple_):
+        # UK GDPR Art 9(1): special category data needs an Art 9(2) / DPA Sch 1 condition.
+        return "special_category_without_art9", f"{cls} needs an Art 9 condition in the tuple"
+    if cls == "CRIM" and not any(b.code in ("ART10", "DPA_PART3") for b in tuple_):
+        # UK GDPR Art 10 / DPA 2018 s10(5), s11(2), or the Part 3 law-enforcement regime.
+        return "criminal_offence_without_art10", "CRIM needs ART10 or DPA_PART3 in the tuple"
+    return None

@@ -1,0 +1,99 @@
+"""The ``hub agreements new`` template: every ICO data-sharing-code heading, ready to fill in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+_TEMPLATE = """# Information-sharing agreement {id} (ICO data-sharing code headings).
+# Fill in every heading, run `hub agreements verify`, then each party runs
+# `hub agreements sign FILE --partner ID --key KEY`. Any later edit voids every signature.
+
+id = "{id}"
+version = 1
+# ISP (reciprocal) | DDA (one-way) | JCA (joint controllers) | PROCESSOR (Art 28)
+type = "{type}"
+title = "{title}"
+status = "active"          # active | suspended | terminated
+# supersedes = "older-agreement-id@1"
+effective_from = {start}
+effective_to = {end}
+review_by = {review}
+
+# 1. Purpose and benefits
+purposes = ["{purpose}"]
+benefits = "TODO: what the sharing achieves and for whom."
+
+# 2. Organisations involved; how parties join or leave
+joining_and_leaving = "TODO: how a party joins (new version) or leaves (notice, data return)."
+
+{parties}
+# 7. Access and individual rights
+[rights]
+sar_contact = "TODO: who answers subject access requests; consult the originator before release."
+complaints = "TODO: complaints route."
+rectification_notice = "TODO: how recipients are told of corrections and erasures (UK GDPR Art 19)."
+
+# 8. Information governance (and 10. review)
+[governance]
+security = "TODO: transfer only through the hub; OFFICIAL-SENSITIVE; access control."
+breach_notification = "TODO: notify the other parties within 24 hours."
+training = "TODO: data protection and safeguarding training for staff who share."
+retention_and_disposal = "TODO: retention per flow (retention_days) and secure disposal."
+termination = "TODO: on termination, stop sharing and return or destroy shared data."
+review = "TODO: annual review by the parties' DPOs."
+
+# 4-6. Data items, lawful basis, special category and criminal offence data: one table per flow
+[[flows]]
+from = "{sender}"
+to = "{recipient}"
+purpose = "{purpose}"
+# gateway + Art 6 (+ an Art 9 condition for SC_*, + ART10 or DPA_PART3 for CRIM)
+basis = ["CDA_S115", "GDPR_6_1_E"]
+consent = "preferred"                 # required | preferred | not_required
+# needed when not_required: para18_2_a|b|c, para10_prejudice, statutory_requirement
+# consent_exemption = "para18_2_c"
+# safety_justification = "..."        # needed for any WHERE field
+fact_only = false                     # true withholds every opinion field
+onward_sharing = "no"                 # no | with_originator_consent | yes
+retention_days = 365
+description = "TODO"
+
+[flows.fields]
+given_name = "release"
+date_of_birth = "year_of_birth"
+"""
+
+_PARTY = """[[parties]]
+id = "{id}"
+role = "controller"        # controller | joint_controller | processor
+signatory = "TODO: name, title"
+"""
+
+
+def render_agreement_template(
+    agreement_id: str,
+    party_ids: Sequence[str],
+    *,
+    type: str = "ISP",
+    title: str = "TODO",
+    purpose: str = "TODO_purpose",
+    start: dt.date | None = None,
+) -> str:
+    """TOML for a new agreement: every heading, and a sample flow between the first two parties."""
+    start = start or dt.date.today()
+    parties = "\n".join(_PARTY.format(id=p) for p in party_ids)
+    first = party_ids[0] if party_ids else "TODO"
+    second = party_ids[1] if len(party_ids) > 1 else "TODO"
+    return _TEMPLATE.format(
+        id=agreement_id,
+        type=type,
+        title=title,
+        purpose=purpose,
+        start=start.isoformat(),
+        end=(start + dt.timedelta(days=730)).isoformat(),
+        review=(start + dt.timedelta(days=365)).isoformat(),
+        parties=parties,
+        sender=first,
+        recipient=second,
+    )
