@@ -186,7 +186,8 @@ class Settings:
             )
         if not self.issuer.startswith("https://"):
             problems.append("HUB_ISSUER: production needs an https issuer")
-        for name, value in (("HUB_HUB_KEY", self.hub_key_path), ("HUB_MASTER_KEY", self.master_key_path)):
+        key_paths = (("HUB_HUB_KEY", self.hub_key_path), ("HUB_MASTER_KEY", self.master_key_path))
+        for name, value in key_paths:
             if value is not None and "demo" in value.parts:
                 problems.append(f"{name}: demo keys are refused in production mode")
         return problems

@@ -58,7 +58,9 @@ def read_jwks(path: Path) -> dict[str, Any]:
             # Only asymmetric keys: an "oct" key would open HS256 algorithm confusion.
             raise KeyFileError(f"{path}: keys[{number}] has kty {jwk.get('kty')!r}; use EC or OKP")
         if "d" in jwk:
-            raise KeyFileError(f"{path}: keys[{number}] holds a private key; register public keys only")
+            raise KeyFileError(
+                f"{path}: keys[{number}] holds a private key; register public keys only"
+            )
         if not jwk.get("kid"):
             raise KeyFileError(f"{path}: keys[{number}] has no 'kid'")
     try:

@@ -1,0 +1,116 @@
+"""The partner API (``/api/v1``): flask-smorest with problem+json errors.
+
+Views here are thin: parse, authorise, call one service, serialise. flask-smorest's
+app-wide ``HTTPException`` handler is overridden so every error, including routing
+404/405 and webargs 422s, is rendered by :mod:`hub.errors` (flask-smorest#310).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import marshmallow as ma
+import structlog
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from hub import errors
+from hub.oauth.scopes import SCOPES
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
+
+log = structlog.get_logger("hub.api")
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details (documentation only; responses are built by hub.errors)."""
+
+    type = ma.fields.String(metadata={"description": "Stable URI naming the problem type"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    instance = ma.fields.String()
+    request_id = ma.fields.String()
+    errors = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "JSON pointers to bad input"}
+    )
+    reasons = ma.fields.List(ma.fields.Dict(), metadata={"description": "Policy refusal reasons"})
+
+
+class HubApi(Api):  # type: ignore[misc]
+    """flask-smorest ``Api`` whose error handler speaks problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        """Render any HTTP error as problem+json; never leak exception text on 5xx."""
+        status = error.code or 500
+        data: dict[str, Any] = getattr(error, "data", None) or {}
+        headers = dict(data.get("headers") or {})
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        if status >= 500:
+            original = getattr(error, "original_exception", None)
+            if isinstance(error, InternalServerError) and original is not None:
+                log.error("unhandled_exception", exc_type=type(original).__name__)
+            return errors.problem_response(
+                status, "The hub could not complete the request; quote the request_id."
+            )
+        messages = data.get("messages") or data.get("errors")
+        if messages:
+            return errors.problem_response(
+                422 if status in (400, 422) else status,
+                "The request does not match the API schema; see errors.",
+                problem="validation" if status in (400, 422) else None,
+                errors=errors.pointer_errors(messages),
+                headers=headers,
+            )
+        detail = data.get("message") or _safe_description(error)
+        return errors.problem_response(status, detail, headers=headers)
+
+
+def _safe_description(error: HTTPException) -> str | None:
+    """Werkzeug's stock descriptions are generic and safe; custom ones are ours."""
+    return error.description if isinstance(error.description, str) else None
+
+
+def init_app(app: Flask) -> None:
+    """Configure OpenAPI 3.1, the OAuth security scheme and register the v1 blueprints."""
+    from hub.api import partners
+
+    app.config.update(
+        API_TITLE="hub partner API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": (
+                    "Multi-agency information sharing under signed agreements. Every "
+                    "/api/v1 route needs a bearer token from POST /oauth/token "
+                    "(client_credentials, private_key_jwt). Errors are RFC 9457 "
+                    "application/problem+json."
+                )
+            },
+        },
+    )
+    api = HubApi(app)
+    app.extensions["hub.api"] = api
+    api.spec.components.security_scheme(
+        "oauth2",
+        {
+            "type": "oauth2",
+            "description": "client_credentials with private_key_jwt client authentication",
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/oauth/token",
+                    "scopes": dict(SCOPES),
+                }
+            },
+        },
+    )
+    app.register_error_handler(errors.HubError, errors.from_hub_error)
+    for blueprint in (partners.blp,):
+        api.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -1,0 +1,1 @@
+"""Partner agencies: declarations in git, the registry in the database, their keys."""
