@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _bind_request_ids(app)
     _connect_database(app, settings)
     _load_signing_key(app, settings)
+    _load_catalogues(app, settings)
     _set_up_oauth(app)
     _register_api(app)
     _register_probes(app)
@@ -82,6 +83,13 @@ def _load_signing_key(app: Flask, settings: Settings) -> None:
 
     path = settings.signing_key_file
     app.extensions["hub.signing_key"] = ensure_signing_key(path) if path.exists() else None
+
+
+def _load_catalogues(app: Flask, settings: Settings) -> None:
+    """The field and lawful-basis catalogues from ``policies/`` (code reviewed in git)."""
+    from hub.policy import load_catalogues
+
+    app.extensions["hub.catalogues"] = load_catalogues(settings.policies_dir)
 
 
 def _set_up_oauth(app: Flask) -> None:

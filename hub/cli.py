@@ -134,6 +134,103 @@ def partners_add(partner_id: str, partner_type: str, jwks_path: Path, **flags: A
         click.echo(line)
 
 
+@main.group()
+def agreements() -> None:
+    """Information-sharing agreements in policies/agreements/."""
+
+
+@agreements.command("sign")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--partner", "partner_id", required=True, help="the signing party's id")
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, path_type=Path),
+              help="that party's private JWK")
+def agreements_sign(file: Path, partner_id: str, key_path: Path) -> None:
+    """Add PARTNER's signature over FILE's canonical JSON to FILE's .sig.json."""
+    from hub.policy import PolicyError, sign_agreement_file
+
+    try:
+        private = json.loads(key_path.read_text(encoding="utf-8"))
+        private.pop("demo_only", None)
+        entry = sign_agreement_file(file, partner_id, private)
+    except (PolicyError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"signed {file.name} as {partner_id} (kid {entry['kid']})")
+
+
+@agreements.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def agreements_verify(file: Path) -> None:
+    """Exit 0 if FILE is in force today; otherwise exit 1 listing every reason."""
+    from hub.agreement_files import verify_file
+
+    report = verify_file(_settings(), file)
+    for line in report.lines():
+        click.echo(line)
+    sys.exit(0 if report.in_force else 1)
+
+
+@agreements.command("list")
+def agreements_list() -> None:
+    """Every agreement under policies/agreements with its status and review date."""
+    from hub.agreement_files import list_files
+
+    for line in list_files(_settings()):
+        click.echo(line)
+
+
+@agreements.command("new")
+@click.argument("agreement_id")
+@click.option("--party", "parties", multiple=True, required=True, help="repeat for each party")
+@click.option("--type", "agreement_type", default="ISP",
+              type=click.Choice(["ISP", "DDA", "JCA", "PROCESSOR"]), show_default=True)
+@click.option("--title", default="TODO: what this agreement is for")
+@click.option("--purpose", default="TODO_purpose")
+def agreements_new(
+    agreement_id: str, parties: tuple[str, ...], agreement_type: str, title: str, purpose: str
+) -> None:
+    """Write policies/agreements/ID.toml: a template with every ICO code heading."""
+    from hub.policy import render_agreement_template
+
+    path = _settings().policies_dir / "agreements" / f"{agreement_id}.toml"
+    if path.exists():
+        raise click.ClickException(f"{path} exists")
+    text = render_agreement_template(
+        agreement_id, list(parties), type=agreement_type, title=title, purpose=purpose
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {path}: fill in every TODO, then each party runs `hub agreements sign`")
+
+
+@main.group()
+def log() -> None:
+    """The disclosure ledger."""
+
+
+@log.command("verify")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def log_verify(quiet: bool) -> None:
+    """Recompute every leaf, subtree and checkpoint; exit 1 naming the first bad entry."""
+    from hub.operations import SyncFailed, verify_whole_ledger
+
+    try:
+        if quiet:
+            ok, lines = verify_whole_ledger(_settings(), None)
+        else:
+            with click.progressbar(length=1, label="verifying ledger", file=sys.stderr) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.length = max(total, 1)
+                    bar.update(done - bar.pos)
+
+                ok, lines = verify_whole_ledger(_settings(), progress)
+    except SyncFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
+    sys.exit(0 if ok else 1)
+
+
 def run() -> None:
     """Entry point used by ``python -m hub``."""
     sys.exit(main())

@@ -6,6 +6,8 @@ developer's machine the hub makes its own so that ``make demo`` needs no set-up.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -40,3 +42,12 @@ def subject_secret(settings: Settings) -> bytes:
     if settings.production:
         raise RuntimeError("HUB_SUBJECT_SECRET is required in production mode")
     return _read_or_create(settings.instance_dir / "subject_secret").encode("utf-8")
+
+
+def keyed_hash_secret(settings: Settings) -> bytes:
+    """Key for the ``keyed_hash`` field transform, derived apart from subject commitments.
+
+    Domain separation: a recipient seeing a keyed-hash value must not be able to match it
+    against ledger subject commitments, which use the same root secret.
+    """
+    return hmac.new(subject_secret(settings), b"hub:keyed_hash:v1", hashlib.sha256).digest()

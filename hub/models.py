@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.agreements.models import AgreementRecord
 from hub.db import Base
 from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
 from hub.oauth.models import AccessToken, UsedAssertion
@@ -11,6 +12,7 @@ metadata = Base.metadata
 
 __all__ = [
     "AccessToken",
+    "AgreementRecord",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",

@@ -6,15 +6,32 @@ report for a human. Errors an operator can fix are raised as :class:`SyncFailed`
 
 from __future__ import annotations
 
+import base64
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from hub import db, schema
+from hub.agreements import services as agreements
+from hub.agreements import sync_events
+from hub.db import utcnow
+from hub.ledger import store
+from hub.ledger.checkpoint import ensure_signing_key, sign_checkpoint
+from hub.ledger.service import log_verifier_key
+from hub.ledger.verify import VerificationError, verify_ledger
 from hub.partners import files, keys, services
+from hub.policy import (
+    Catalogues,
+    PartnerInfo,
+    PolicyError,
+    RegisteredAgreement,
+    load_agreement_file,
+    load_catalogues,
+)
+from hub.policy.registry import read_signatures
 from hub.settings import Settings
 
 
@@ -37,7 +54,6 @@ def _session(settings: Settings) -> Iterator[Session]:
 def initialise(settings: Settings) -> list[str]:
     """Create or upgrade the schema; create the hub signing key and dev secrets if absent."""
     from hub.instance_secrets import secret_key, subject_secret
-    from hub.ledger.checkpoint import ensure_signing_key
 
     lines = []
     if settings.database_url.startswith("sqlite:///"):
@@ -60,7 +76,31 @@ def initialise(settings: Settings) -> list[str]:
 
 
 def synchronise(settings: Settings) -> list[str]:
-    """Load partners (and their keys) from the project into the database."""
+    """Load partners, keys and agreements from the project; record every change on the ledger.
+
+    Everything is read and checked before the database is touched, and everything is
+    written in one transaction with its ledger entries: a sync happens whole or not at all.
+    """
+    declarations = _read_partners(settings)
+    catalogues, loaded = _read_agreements(settings, declarations)
+    with _session(settings) as session:
+        partner_changes = services.sync_partners(session, declarations)
+        agreement_changes = agreements.sync_agreements(session, loaded)
+        events = sync_events.partner_events(partner_changes, declarations)
+        events += sync_events.agreement_events(agreement_changes, loaded)
+        store.append_entries(session, events)
+        _sign_checkpoint(session, settings)
+        policy = agreements.live_policy(session, catalogues)
+        status_lines = _agreement_report(policy, agreement_changes)
+        session.commit()
+    return [
+        *_partner_report(partner_changes),
+        *status_lines,
+        f"ledger: {len(events)} entries appended",
+    ]
+
+
+def _read_partners(settings: Settings) -> list[files.PartnerDeclaration]:
     try:
         declarations = files.read_partner_dir(settings.policies_dir, settings.keys_dir)
     except files.PartnerFileError as exc:
@@ -70,10 +110,47 @@ def synchronise(settings: Settings) -> list[str]:
             services.refuse_demo_keys(declarations, keys.demo_thumbprints(settings.keys_dir))
         except services.DemoKeyRefused as exc:
             raise SyncFailed(str(exc)) from None
-    with _session(settings) as session:
-        changes = services.sync_partners(session, declarations)
-        session.commit()
-    return _partner_report(changes)
+    return declarations
+
+
+def _read_agreements(
+    settings: Settings, declarations: list[files.PartnerDeclaration]
+) -> tuple[Catalogues, list[tuple[RegisteredAgreement, list[dict[str, Any]]]]]:
+    """Parse every agreement file against the catalogues and the partners being loaded."""
+    infos = {d.id: _partner_info(d) for d in declarations if d.active}
+    partner_keys = {d.id: d.jwks for d in declarations if d.active}
+    try:
+        catalogues = load_catalogues(settings.policies_dir)
+        loaded = []
+        seen: dict[tuple[str, int], Path] = {}
+        for path in sorted((settings.policies_dir / "agreements").glob("*.toml")):
+            reg = load_agreement_file(path, catalogues, infos, partner_keys)
+            key = (reg.agreement.id, reg.agreement.version)
+            if key in seen:
+                raise SyncFailed(f"{path}: {key[0]} v{key[1]} is also defined in {seen[key]}")
+            seen[key] = path
+            loaded.append((reg, read_signatures(path)))
+    except PolicyError as exc:
+        raise SyncFailed(str(exc)) from None
+    return catalogues, loaded
+
+
+def _partner_info(declaration: files.PartnerDeclaration) -> PartnerInfo:
+    return PartnerInfo(
+        id=declaration.id,
+        name=declaration.name,
+        type=declaration.type,
+        relevant_authority=declaration.relevant_authority,
+        competent_authority=declaration.competent_authority,
+        public_authority=declaration.public_authority,
+    )
+
+
+def _sign_checkpoint(session: Session, settings: Settings) -> None:
+    """Sign a checkpoint covering the sync's entries (on demand), if the key exists."""
+    if settings.signing_key_file.exists():
+        key = ensure_signing_key(settings.signing_key_file)
+        sign_checkpoint(session, key, settings.log_origin)
 
 
 def _partner_report(changes: services.PartnerChanges) -> list[str]:
@@ -87,6 +164,22 @@ def _partner_report(changes: services.PartnerChanges) -> list[str]:
         ("deactivated", changes.deactivated),
     ):
         lines.extend(f"  {label}: {partner_id}" for partner_id in ids)
+    return lines
+
+
+def _agreement_report(
+    policy: agreements.LivePolicy, changes: agreements.AgreementChanges
+) -> list[str]:
+    lines = [
+        f"agreements: {len(changes.added)} added, {len(changes.changed)} changed, "
+        f"{len(changes.unchanged)} unchanged, {len(changes.unlisted)} unlisted"
+    ]
+    now = utcnow()
+    for reg in policy.agreements:
+        status = policy.status(reg, now)
+        lines.append(f"  {reg.agreement.id} v{reg.agreement.version}: {status.status}")
+        lines.extend(f"    reason  {r.code}: {r.message}" for r in status.reasons)
+        lines.extend(f"    warning {w.code}: {w.message}" for w in status.warnings)
     return lines
 
 
@@ -122,3 +215,22 @@ def add_partner(
         raise SyncFailed(str(exc)) from None
     lines = [f"wrote {toml_path}", f"wrote {written_jwks}", f"OAuth client_id: {partner_id}"]
     return lines + synchronise(settings)
+
+
+def verify_whole_ledger(
+    settings: Settings, progress: Callable[[int, int], None] | None
+) -> tuple[bool, list[str]]:
+    """``hub log verify``: recompute everything; name the first bad index if any."""
+    if not settings.signing_key_file.exists():
+        raise SyncFailed(f"no hub signing key at {settings.signing_key_file}: run `hub init`")
+    verifier = log_verifier_key(ensure_signing_key(settings.signing_key_file), settings.log_origin)
+    with _session(settings) as session:
+        try:
+            report = verify_ledger(session, verifier, progress)
+        except VerificationError as exc:
+            return False, [f"ledger INVALID: {exc}"]
+    return True, [
+        f"ledger OK: {report.size} entries, {report.checkpoints} checkpoints verified",
+        f"root: {base64.b64encode(report.root_hash).decode()}",
+        f"verifier key: {verifier}",
+    ]

@@ -19,7 +19,7 @@ from tests.conftest import PROJECT, make_settings
 def project(tmp_path: Path) -> Path:
     """A copy of the project's policies/ and keys/ to edit freely."""
     root = tmp_path / "project"
-    shutil.copytree(PROJECT / "policies" / "partners", root / "policies" / "partners")
+    shutil.copytree(PROJECT / "policies", root / "policies")
     shutil.copytree(PROJECT / "keys", root / "keys")
     return root
 
@@ -42,6 +42,9 @@ def test_first_sync_adds_every_demo_partner(project_settings, engine):
     partners = _partners(engine)
     assert partners["leics-police"].competent_authority is True
     assert partners["victim-first"].demo_only is True
+    report = "\n".join(lines)
+    assert "agreements: 14 added" in report
+    assert "tri-iom v1: in_force" in report
 
 
 def test_second_sync_changes_nothing(project_settings):
@@ -49,6 +52,8 @@ def test_second_sync_changes_nothing(project_settings):
     lines = synchronise(project_settings)
     assert "0 added, 0 changed" in lines[0]
     assert "0 deactivated" in lines[0]
+    assert "agreements: 0 added, 0 changed" in "\n".join(lines)
+    assert lines[-1] == "ledger: 0 entries appended"
 
 
 def test_sync_reports_a_changed_and_a_removed_partner(project_settings, engine):
@@ -63,6 +68,31 @@ def test_sync_reports_a_changed_and_a_removed_partner(project_settings, engine):
     partners = _partners(engine)
     assert partners["kent-police"].name == "Kent Police (renamed)"
     assert partners["medway-csc"].active is False
+
+
+def test_sync_records_partners_keys_and_agreements_on_the_ledger(project_settings, engine):
+    import json as _json
+
+    from hub.ledger.models import LedgerEntry
+
+    synchronise(project_settings)
+    with db.make_sessionmaker(engine)() as session:
+        events = [_json.loads(e.entry) for e in session.scalars(select(LedgerEntry).order_by(LedgerEntry.index))]
+    kinds = [e["type"] for e in events]
+    assert kinds.count("partner") == 21 and kinds.count("key") == 21 and kinds.count("agreement") == 14
+    loaded = next(e for e in events if e["type"] == "agreement" and e["agreement"]["id"] == "tri-iom")
+    assert loaded["action"] == "loaded" and loaded["agreement"]["digest"].startswith("sha256:")
+
+
+def test_a_changed_agreement_is_reloaded_and_falls_out_of_force(project_settings, engine):
+    synchronise(project_settings)
+    path = project_settings.policies_dir / "agreements" / "tri-iom.toml"
+    path.write_text(path.read_text().replace("retention_days = ", "retention_days = 1", 1))
+    lines = synchronise(project_settings)
+    report = "\n".join(lines)
+    assert "agreements: 0 added, 1 changed" in report
+    assert "tri-iom v1: draft" in report or "tri-iom v1: invalid" in report
+    assert "invalid_signature" in report
 
 
 @pytest.mark.parametrize(

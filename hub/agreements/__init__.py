@@ -1,0 +1,1 @@
+"""Information-sharing agreements as the hub holds them: loaded from git, checked live."""

@@ -1,0 +1,124 @@
+"""``/api/v1/log``: the disclosure ledger's checkpoints, entries and proofs (``log:read``).
+
+Everything here can be checked offline with :mod:`hub.ledger.verify` or any RFC 9162 and
+C2SP signed-note implementation; the hub asks to be trusted for nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from hub import db
+from hub.errors import HubError, NotFound
+from hub.ledger import service
+from hub.ledger.errors import IndexOutOfRange, LedgerError, NoCheckpoint
+from hub.oauth.protector import requires
+
+blp = Blueprint("log", __name__, description="Disclosure ledger (RFC 9162, C2SP checkpoints)")
+TEXT = "text/plain; charset=utf-8"
+
+
+class EntrySchema(ma.Schema):
+    index = ma.fields.Integer()
+    entry = ma.fields.Dict(metadata={"description": "The event (RFC 8785 canonical JSON)"})
+    leaf_hash = ma.fields.String(metadata={"description": "base64 SHA-256(0x00 || entry)"})
+
+
+class InclusionArgs(ma.Schema):
+    index = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0))
+    tree_size = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+
+
+class InclusionSchema(ma.Schema):
+    index = ma.fields.Integer()
+    tree_size = ma.fields.Integer()
+    hashes = ma.fields.List(ma.fields.String())
+
+
+class ConsistencyArgs(ma.Schema):
+    class Meta:
+        include = {
+            "from": ma.fields.Integer(required=True, validate=ma.validate.Range(min=1)),
+            "to": ma.fields.Integer(required=True, validate=ma.validate.Range(min=1)),
+        }
+
+
+class ConsistencySchema(ma.Schema):
+    class Meta:
+        include = {"from": ma.fields.Integer(), "to": ma.fields.Integer()}
+
+    hashes = ma.fields.List(ma.fields.String())
+
+
+@contextlib.contextmanager
+def _ledger_problems() -> Iterator[None]:
+    """Ledger errors as problems; never a stack trace."""
+    try:
+        yield
+    except (IndexOutOfRange, NoCheckpoint) as exc:
+        raise NotFound(str(exc)) from None
+    except LedgerError as exc:
+        raise HubError(str(exc)) from None
+
+
+@blp.route("/log/checkpoint")
+class Checkpoint(MethodView):
+    @requires("log:read")
+    @blp.doc(responses={"200": {"description": "C2SP signed note", "content": {TEXT: {}}}})
+    def get(self) -> Response:
+        """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
+        with _ledger_problems():
+            note = service.latest_checkpoint_note(db.session())
+        return Response(note, mimetype="text/plain")
+
+
+@blp.route("/log/key")
+class VerifierKey(MethodView):
+    @requires("log:read")
+    @blp.doc(responses={"200": {"description": "note verifier key", "content": {TEXT: {}}}})
+    def get(self) -> Response:
+        """The Ed25519 note verifier key (``name+keyid+base64``) checkpoints verify with."""
+        key = current_app.extensions.get("hub.signing_key")
+        if key is None:
+            raise HubError("the hub has no signing key yet", problem="unavailable")
+        origin = current_app.config["HUB_SETTINGS"].log_origin
+        return Response(service.log_verifier_key(key, origin) + "\n", mimetype="text/plain")
+
+
+@blp.route("/log/entries/<int:index>")
+class Entry(MethodView):
+    @requires("log:read")
+    @blp.response(200, EntrySchema)
+    def get(self, index: int) -> dict[str, Any]:
+        """One ledger entry by index."""
+        with _ledger_problems():
+            return service.entry_view(db.session(), index)
+
+
+@blp.route("/log/proofs/inclusion")
+class Inclusion(MethodView):
+    @requires("log:read")
+    @blp.arguments(InclusionArgs, location="query")
+    @blp.response(200, InclusionSchema)
+    def get(self, args: dict[str, int]) -> dict[str, Any]:
+        """RFC 9162 inclusion proof of entry ``index`` in the tree of ``tree_size``."""
+        with _ledger_problems():
+            return service.inclusion_view(db.session(), args["index"], args["tree_size"])
+
+
+@blp.route("/log/proofs/consistency")
+class Consistency(MethodView):
+    @requires("log:read")
+    @blp.arguments(ConsistencyArgs, location="query")
+    @blp.response(200, ConsistencySchema)
+    def get(self, args: dict[str, int]) -> dict[str, Any]:
+        """RFC 9162 consistency proof between tree sizes ``from`` and ``to``."""
+        with _ledger_problems():
+            return service.consistency_view(db.session(), args["from"], args["to"])
