@@ -231,6 +231,17 @@ def log_verify(quiet: bool) -> None:
     sys.exit(0 if ok else 1)
 
 
+@log.command("checkpoint")
+def log_checkpoint() -> None:
+    """Sign a checkpoint of the current tree now (after checking it extends the last one)."""
+    from hub.operations import SyncFailed, checkpoint_now
+
+    try:
+        click.echo(checkpoint_now(_settings()), nl=False)
+    except SyncFailed as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def run() -> None:
     """Entry point used by ``python -m hub``."""
     sys.exit(main())

@@ -20,12 +20,12 @@ from hub.agreements import sync_events
 from hub.db import utcnow
 from hub.ledger import store
 from hub.ledger.checkpoint import ensure_signing_key, sign_checkpoint
+from hub.ledger.errors import LedgerError
 from hub.ledger.service import log_verifier_key
 from hub.ledger.verify import VerificationError, verify_ledger
 from hub.partners import files, keys, services
 from hub.policy import (
     Catalogues,
-    PartnerInfo,
     PolicyError,
     RegisteredAgreement,
     load_agreement_file,
@@ -117,7 +117,7 @@ def _read_agreements(
     settings: Settings, declarations: list[files.PartnerDeclaration]
 ) -> tuple[Catalogues, list[tuple[RegisteredAgreement, list[dict[str, Any]]]]]:
     """Parse every agreement file against the catalogues and the partners being loaded."""
-    infos = {d.id: _partner_info(d) for d in declarations if d.active}
+    infos = {d.id: services.partner_info(d) for d in declarations if d.active}
     partner_keys = {d.id: d.jwks for d in declarations if d.active}
     try:
         catalogues = load_catalogues(settings.policies_dir)
@@ -133,17 +133,6 @@ def _read_agreements(
     except PolicyError as exc:
         raise SyncFailed(str(exc)) from None
     return catalogues, loaded
-
-
-def _partner_info(declaration: files.PartnerDeclaration) -> PartnerInfo:
-    return PartnerInfo(
-        id=declaration.id,
-        name=declaration.name,
-        type=declaration.type,
-        relevant_authority=declaration.relevant_authority,
-        competent_authority=declaration.competent_authority,
-        public_authority=declaration.public_authority,
-    )
 
 
 def _sign_checkpoint(session: Session, settings: Settings) -> None:
@@ -234,3 +223,17 @@ def verify_whole_ledger(
         f"root: {base64.b64encode(report.root_hash).decode()}",
         f"verifier key: {verifier}",
     ]
+
+
+def checkpoint_now(settings: Settings) -> str:
+    """``hub log checkpoint``: sign the current tree on demand; return the signed note."""
+    if not settings.signing_key_file.exists():
+        raise SyncFailed(f"no hub signing key at {settings.signing_key_file}: run `hub init`")
+    key = ensure_signing_key(settings.signing_key_file)
+    with _session(settings) as session:
+        try:
+            checkpoint = sign_checkpoint(session, key, settings.log_origin)
+        except LedgerError as exc:
+            raise SyncFailed(f"refusing to sign: {exc}") from None
+        session.commit()
+        return checkpoint.note

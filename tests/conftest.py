@@ -200,3 +200,14 @@ def get_token(client: FlaskClient, demo_partners: list[str]) -> Callable[..., st
         return str(response.get_json()["access_token"])
 
     return _get
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's policies/ and keys/ that a test may edit freely."""
+    import shutil
+
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT / "policies", root / "policies")
+    shutil.copytree(PROJECT / "keys", root / "keys")
+    return root

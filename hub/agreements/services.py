@@ -23,6 +23,7 @@ from hub.agreements.models import AgreementRecord
 from hub.db import utcnow
 from hub.errors import NotFound
 from hub.partners.models import Partner
+from hub.partners.services import partner_info
 from hub.policy import (
     AgreementStatus,
     Catalogues,
@@ -68,14 +69,7 @@ def partner_infos(session: Session) -> tuple[dict[str, PartnerInfo], dict[str, A
     infos: dict[str, PartnerInfo] = {}
     keys: dict[str, Any] = {}
     for partner in session.scalars(select(Partner).where(Partner.active.is_(True))):
-        infos[partner.id] = PartnerInfo(
-            id=partner.id,
-            name=partner.name,
-            type=partner.type,
-            relevant_authority=partner.relevant_authority,
-            competent_authority=partner.competent_authority,
-            public_authority=partner.public_authority,
-        )
+        infos[partner.id] = partner_info(partner)
         keys[partner.id] = partner.jwks
     return infos, keys
 

@@ -9,22 +9,10 @@ from sqlalchemy import JSON, Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, UTCDateTime, utcnow
+from hub.policy.partner_info import PARTNER_TYPES
 
-PARTNER_TYPES = (
-    "police",
-    "youth_offending",
-    "childrens_services",
-    "prison",
-    "probation",
-    "victim_service",
-    "voluntary_provider",
-    "local_authority",
-    "marac",
-    "education",
-    "housing",
-    "health",
-    "contractor",
-)
+__all__ = ["PARTNER_TYPES", "Partner"]
+
 
 
 class Partner(Base):

@@ -15,6 +15,7 @@ from hub.errors import NotFound
 from hub.partners.files import PartnerDeclaration
 from hub.partners.keys import thumbprints
 from hub.partners.models import Partner
+from hub.policy import PartnerInfo
 
 
 class DemoKeyRefused(ValueError):
@@ -52,6 +53,18 @@ def describe(partner: Partner) -> dict[str, Any]:
         "scopes": list(partner.scopes),
         "key_ids": [k.get("kid", "") for k in partner.jwks.get("keys", [])],
     }
+
+
+def partner_info(partner: Partner | PartnerDeclaration) -> PartnerInfo:
+    """The legal facts the policy engine reasons about, from a row or a declaration."""
+    return PartnerInfo(
+        id=partner.id,
+        name=partner.name,
+        type=partner.type,
+        relevant_authority=partner.relevant_authority,
+        competent_authority=partner.competent_authority,
+        public_authority=partner.public_authority,
+    )
 
 
 def declaration_digest(declaration: PartnerDeclaration) -> str:

@@ -30,7 +30,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tree_size', name=op.f('pk_ledger_checkpoints'))
     )
     op.create_table('ledger_entries',
-    sa.Column('idx', sa.BigInteger(), autoincrement=False, nullable=False),
+    # INTEGER PRIMARY KEY on SQLite makes idx the rowid (no extra index, ordered reads).
+    sa.Column('idx', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('entry', sa.LargeBinary(), nullable=False),
     sa.Column('leaf_hash', sa.LargeBinary(length=32), nullable=False),
     sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),

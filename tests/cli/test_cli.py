@@ -19,14 +19,6 @@ AGREEMENTS = sorted(p.name for p in (PROJECT / "policies" / "agreements").glob("
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    shutil.copytree(PROJECT / "policies", root / "policies")
-    shutil.copytree(PROJECT / "keys", root / "keys")
-    return root
-
-
-@pytest.fixture
 def hub(project: Path, clean_db, database_url: str, tmp_path: Path):
     """Run ``hub ...`` with the copy as project root and the test database."""
     env = {
@@ -53,6 +45,15 @@ def test_init_sync_and_log_verify(hub):
     verified = hub("log", "verify", "--quiet")
     assert verified.exit_code == 0, verified.output
     assert "ledger OK: 56 entries, 1 checkpoints verified" in verified.output
+
+
+def test_log_checkpoint_signs_on_demand(hub):
+    hub("init")
+    hub("sync")
+    result = hub("log", "checkpoint")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[1] == "56" and lines[4].startswith("\u2014 ")
 
 
 def test_log_verify_names_the_first_edited_entry(hub, engine):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,7 @@ from sqlalchemy import select
 from hub import db
 from hub.operations import SyncFailed, synchronise
 from hub.partners.models import Partner
-from tests.conftest import PROJECT, make_settings
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the project's policies/ and keys/ to edit freely."""
-    root = tmp_path / "project"
-    shutil.copytree(PROJECT / "policies", root / "policies")
-    shutil.copytree(PROJECT / "keys", root / "keys")
-    return root
+from tests.conftest import make_settings
 
 
 @pytest.fixture
