@@ -28,9 +28,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     _connect_database(app, settings)
     _load_signing_key(app, settings)
     _load_catalogues(app, settings)
+    _build_sharing_context(app, settings)
     _set_up_oauth(app)
     _register_api(app)
     _register_probes(app)
+    _publish_webhook_key(app, settings)
     _add_security_headers(app)
     return app
 
@@ -92,6 +94,15 @@ def _load_catalogues(app: Flask, settings: Settings) -> None:
     app.extensions["hub.catalogues"] = load_catalogues(settings.policies_dir)
 
 
+def _build_sharing_context(app: Flask, settings: Settings) -> None:
+    """Keys and secrets the sharing services need (master key, subject secret)."""
+    from hub.sharing.context import build_context
+
+    app.extensions["hub.sharing"] = build_context(
+        settings, app.extensions["hub.catalogues"], app.extensions["hub.signing_key"]
+    )
+
+
 def _set_up_oauth(app: Flask) -> None:
     from hub import oauth
 
@@ -108,6 +119,13 @@ def _register_probes(app: Flask) -> None:
     from hub import health
 
     app.register_blueprint(health.bp)
+
+
+def _publish_webhook_key(app: Flask, settings: Settings) -> None:
+    """``/.well-known/jwks.json``: the key partners verify webhook signatures with."""
+    from hub.delivery import jwks
+
+    jwks.init_app(app, settings)
 
 
 def _add_security_headers(app: Flask) -> None:

@@ -165,3 +165,18 @@ def _error_item(location: str, path: list[str], message: str) -> dict[str, str]:
     if location in {"json", "form", "json_or_form"}:
         return {"pointer": "#/" + "/".join(path), "detail": message}
     return {"parameter": "/".join(path) or location, "location": location, "detail": message}
+
+
+_TOP_LEVEL_MEMBERS = ("to", "purpose", "justification", "from", "consent", "data", "kind")
+
+
+def field_pointer(field: str, prefix: str = "") -> str:
+    """A JSON pointer for a policy field problem: ``given_name`` -> ``#/data/given_name``.
+
+    The policy engine names message fields bare and envelope members by name; ``prefix``
+    places the message inside a larger body (``/items/3`` in a batch).
+    """
+    path = field.replace(".", "/")
+    if path.split("/")[0] not in _TOP_LEVEL_MEMBERS:
+        path = f"data/{path}"
+    return f"#{prefix}/{path}"

@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 from hub.settings import Settings
+from hub.sharing.crypto import MasterKey, load_or_create_master_key
 
 
 def _read_or_create(path: Path) -> str:
@@ -51,3 +52,13 @@ def keyed_hash_secret(settings: Settings) -> bytes:
     against ledger subject commitments, which use the same root secret.
     """
     return hmac.new(subject_secret(settings), b"hub:keyed_hash:v1", hashlib.sha256).digest()
+
+
+def master_key(settings: Settings) -> MasterKey:
+    """The payload master key: ``HUB_MASTER_KEY`` in production, else a development key."""
+    if settings.master_key_path is not None:
+        # Production never invents a key: a missing file there means a broken deployment.
+        return load_or_create_master_key(settings.master_key_path, create=not settings.production)
+    if settings.production:
+        raise RuntimeError("HUB_MASTER_KEY is required in production mode")
+    return load_or_create_master_key(settings.instance_dir / "master.key", create=True)

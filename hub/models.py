@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from hub.agreements.models import AgreementRecord
 from hub.db import Base
+from hub.delivery.models import OutboxMessage
 from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
 from hub.oauth.models import AccessToken, UsedAssertion
 from hub.partners.models import Partner
+from hub.sharing.models import Alert, Disclosure, IdempotencyRecord, InboxItem
 
 metadata = Base.metadata
 
 __all__ = [
     "AccessToken",
+    "Alert",
     "AgreementRecord",
+    "Disclosure",
+    "IdempotencyRecord",
+    "InboxItem",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
     "LedgerNode",
+    "OutboxMessage",
     "Partner",
     "UsedAssertion",
     "metadata",

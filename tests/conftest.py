@@ -110,6 +110,7 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "secret_key": "test-secret-key-" + "x" * 32,
         "subject_secret": "test-subject-secret-" + "y" * 32,
         "hub_key_path": tmp / "hub-signing.key",
+        "master_key_path": tmp / "master.key",
         "log_json": True,
     }
     values.update(overrides)

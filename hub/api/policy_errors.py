@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from hub.errors import ValidationFailed
+from hub.errors import ValidationFailed, field_pointer
 from hub.policy import RequestValidationError
 
 
@@ -18,15 +18,7 @@ def policy_request() -> Iterator[None]:
         raise ValidationFailed(
             "The message does not match the field catalogue; see errors.",
             errors=[
-                {"pointer": _pointer(p.field), "code": p.code, "detail": p.detail}
+                {"pointer": field_pointer(p.field), "code": p.code, "detail": p.detail}
                 for p in exc.problems
             ],
         ) from None
-
-
-def _pointer(field: str) -> str:
-    """``data.given_name`` or ``given_name`` -> ``#/data/given_name``."""
-    path = field.replace(".", "/")
-    if not path.startswith(("data/", "consent/", "to", "purpose", "justification", "from")):
-        path = f"data/{path}"
-    return f"#/{path}"

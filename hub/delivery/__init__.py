@@ -1,0 +1,1 @@
+"""Pushing inbox items to partners' webhooks: a transactional outbox and its worker."""

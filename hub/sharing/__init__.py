@@ -1,0 +1,1 @@
+"""The sharing use cases: referrals, alerts, the inbox, status, corrections, retention."""

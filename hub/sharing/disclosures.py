@@ -1,0 +1,205 @@
+"""Recording decisions: a disclosure (sealed payload, ledger entry, inbox item, outbox row)
+or a refusal (ledger entry only), many at a time.
+
+Everything a batch records is flushed in the caller's transaction, ledger entries included,
+so a disclosure exists only together with its entry: if the ledger cannot be written the
+transaction fails and nothing is released (fail closed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.db import utcnow
+from hub.delivery.outbox import enqueue
+from hub.ledger import store
+from hub.ledger.checkpoint import maybe_checkpoint
+from hub.ledger.events import (
+    disclosure_event,
+    payload_digest,
+    refusal_event,
+    validate_event,
+)
+from hub.partners.models import Partner
+from hub.policy import Decision
+from hub.sharing.context import SharingContext
+from hub.sharing.crypto import seal
+from hub.sharing.models import Disclosure, InboxItem, new_id
+
+
+@dataclasses.dataclass
+class Recorded:
+    """One decision as recorded: the disclosure (when released) and its ledger index."""
+
+    decision: Decision
+    ledger_index: int
+    disclosure: Disclosure | None = None
+    inbox_item: InboxItem | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Pending:
+    """A decided message waiting to be recorded."""
+
+    decision: Decision
+    subjects: list[str]
+    kind: str = "referral"
+    alert_id: str | None = None
+    justification: str | None = None
+
+
+def payload_bytes(released: Any) -> bytes:
+    """The released fields as sorted compact JSON: what is sealed and what is digested."""
+    return json.dumps(dict(released), sort_keys=True, separators=(",", ":"), default=_iso).encode()
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def record_all(
+    session: Session, ctx: SharingContext, actor: dict[str, str], pending: Sequence[Pending]
+) -> list[Recorded]:
+    """Record every pending decision in order; one ledger append for the lot."""
+    now = utcnow()
+    events: list[dict[str, Any]] = []
+    prepared: list[tuple[Pending, Disclosure | None]] = []
+    for item in pending:
+        if item.decision.allowed:
+            disclosure, event = _prepare_disclosure(ctx, actor, item, now)
+        else:
+            disclosure, event = None, _refusal_event(actor, item)
+        validate_event(event, ctx.field_names)
+        events.append(event)
+        prepared.append((item, disclosure))
+    entries = store.append_entries(session, events)
+    results = []
+    recipients = _partners(session, {d.recipient_id for _, d in prepared if d is not None})
+    for (item, disclosure), entry in zip(prepared, entries, strict=True):
+        result = Recorded(item.decision, entry.index)
+        if disclosure is not None:
+            disclosure.ledger_index = entry.index
+            session.add(disclosure)
+            result.disclosure = disclosure
+            result.inbox_item = _deliver(session, recipients[disclosure.recipient_id], disclosure)
+        results.append(result)
+    session.flush()
+    _checkpoint_if_due(session, ctx)
+    return results
+
+
+def _prepare_disclosure(
+    ctx: SharingContext, actor: dict[str, str], item: Pending, now: dt.datetime
+) -> tuple[Disclosure, dict[str, Any]]:
+    decision = item.decision
+    disclosure_id = new_id()
+    payload = payload_bytes(decision.released)
+    sealed, wrapped = seal(ctx.master_key, payload, disclosure_id.encode())
+    digest = payload_digest(payload)
+    withheld = [{"field": w.field, "reason": str(w.reason)} for w in decision.withheld]
+    event = disclosure_event(
+        actor,
+        ref=disclosure_id,
+        kind=item.kind,
+        correlation=item.alert_id,
+        recipients=[decision.recipient],
+        agreement=_agreement_ref(decision),
+        basis=list(decision.basis),
+        purpose=decision.purpose,
+        justification=item.justification,
+        subjects=item.subjects,
+        fields_released=sorted(decision.released),
+        fields_withheld=withheld,
+        transforms=dict(decision.transforms) or None,
+        consent=decision.consent_state,
+        payload_digest=digest,
+    )
+    disclosure = Disclosure(
+        id=disclosure_id,
+        kind=item.kind,
+        alert_id=item.alert_id,
+        sender_id=decision.sender,
+        recipient_id=decision.recipient,
+        purpose=decision.purpose,
+        agreement_id=decision.agreement_id,
+        agreement_version=decision.agreement_version,
+        agreement_digest=decision.agreement_digest,
+        flow_index=decision.flow_index,
+        basis=list(decision.basis),
+        fields_released=sorted(decision.released),
+        fields_withheld=withheld,
+        transforms=dict(decision.transforms),
+        consent_state=decision.consent_state,
+        subjects=item.subjects,
+        ciphertext=sealed,
+        wrapped_key=wrapped,
+        master_key_id=ctx.master_key.key_id,
+        payload_digest=digest,
+        status="sent",
+        retention_until=now + dt.timedelta(days=decision.retention_days or 365),
+        created_at=now,
+        updated_at=now,
+    )
+    return disclosure, event
+
+
+def _agreement_ref(decision: Decision) -> dict[str, str]:
+    return {
+        "id": str(decision.agreement_id),
+        "version": str(decision.agreement_version),
+        "digest": f"sha256:{decision.agreement_digest}",
+    }
+
+
+def _refusal_event(actor: dict[str, str], item: Pending) -> dict[str, Any]:
+    decision = item.decision
+    return refusal_event(
+        actor,
+        kind=item.kind,
+        correlation=item.alert_id,
+        recipients=[decision.recipient],
+        agreement=_agreement_ref(decision) if decision.agreement_id else None,
+        basis=list(decision.basis) or None,
+        purpose=decision.purpose,
+        subjects=item.subjects,
+        fields_withheld=[{"field": w.field, "reason": str(w.reason)} for w in decision.withheld],
+        reasons=sorted({str(r.reason) for r in decision.refusals}),
+    )
+
+
+def _partners(session: Session, ids: set[str]) -> dict[str, Partner]:
+    return {pid: session.get_one(Partner, pid) for pid in ids}
+
+
+def _deliver(session: Session, recipient: Partner, disclosure: Disclosure) -> InboxItem:
+    """Put the disclosure in the recipient's inbox and, if it has a webhook, the outbox."""
+    item = InboxItem(
+        id=new_id(),
+        recipient_id=recipient.id,
+        disclosure_id=disclosure.id,
+        kind=disclosure.kind,
+        created_at=disclosure.created_at,
+    )
+    session.add(item)
+    enqueue(session, recipient, item)
+    return item
+
+
+def _checkpoint_if_due(session: Session, ctx: SharingContext) -> None:
+    """Apply the N-entries-or-T-seconds checkpoint policy inside this transaction."""
+    if ctx.signing_key is not None:
+        maybe_checkpoint(
+            session,
+            ctx.signing_key,
+            ctx.settings.log_origin,
+            every=ctx.settings.checkpoint_every,
+            interval=ctx.settings.checkpoint_interval,
+        )
