@@ -51,6 +51,12 @@ class Settings:
     checkpoint_every: int = 256
     checkpoint_interval: int = 60
     origin: str = ""
+    # Webhook push (hub/delivery): the hub's JWS key for webhook bodies and retry policy.
+    webhook_key_path: Path | None = None
+    webhook_max_attempts: int = 8
+    webhook_backoff_base: float = 10.0
+    webhook_backoff_cap: float = 3600.0
+    webhook_timeout: float = 10.0
 
     # -- derived paths -------------------------------------------------------------------
     @property
@@ -69,6 +75,14 @@ class Settings:
     def signing_key_file(self) -> Path:
         """The hub's Ed25519 note-signing key (private; created by ``hub init``)."""
         return self.hub_key_path or self.instance_dir / "hub-signing.key"
+
+    @property
+    def webhook_key_file(self) -> Path:
+        """The hub's Ed25519 webhook-signing JWK (private; created by ``hub init``).
+
+        Separate from the checkpoint key: one key, one purpose.
+        """
+        return self.webhook_key_path or self.instance_dir / "webhook-signing.jwk"
 
     @property
     def log_origin(self) -> str:
@@ -116,6 +130,20 @@ class Settings:
                 return
             values[field] = number
 
+        def seconds(name: str, field: str, low: float, high: float) -> None:
+            raw = env.get(f"HUB_{name}")
+            if raw is None:
+                return
+            try:
+                number = float(raw)
+            except ValueError:
+                problems.append(f"HUB_{name}: expected a number of seconds, got {raw!r}")
+                return
+            if not low <= number <= high:
+                problems.append(f"HUB_{name}: must be between {low:g} and {high:g}, got {raw}")
+                return
+            values[field] = number
+
         def path(name: str, field: str) -> None:
             if env.get(f"HUB_{name}"):
                 values[field] = Path(env[f"HUB_{name}"])
@@ -135,6 +163,11 @@ class Settings:
         integer("CHECKPOINT_EVERY", "checkpoint_every", 1, 1_000_000)
         integer("CHECKPOINT_INTERVAL", "checkpoint_interval", 1, 86_400)
         text("ORIGIN", "origin")
+        path("WEBHOOK_KEY", "webhook_key_path")
+        integer("WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts", 1, 100)
+        seconds("WEBHOOK_BACKOFF_BASE", "webhook_backoff_base", 0.001, 86_400)
+        seconds("WEBHOOK_BACKOFF_CAP", "webhook_backoff_cap", 0.001, 7 * 86_400)
+        seconds("WEBHOOK_TIMEOUT", "webhook_timeout", 0.1, 120)
         values.update(overrides)
         if problems:
             raise SettingsError(problems)
@@ -167,6 +200,8 @@ class Settings:
             problems.append("HUB_ISSUER: must be an http(s) URL without query or fragment")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             problems.append("HUB_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR")
+        if self.webhook_backoff_base > self.webhook_backoff_cap:
+            problems.append("HUB_WEBHOOK_BACKOFF_BASE: must not exceed HUB_WEBHOOK_BACKOFF_CAP")
         if self.production:
             problems.extend(self._production_problems())
         if problems:
@@ -186,7 +221,11 @@ class Settings:
             )
         if not self.issuer.startswith("https://"):
             problems.append("HUB_ISSUER: production needs an https issuer")
-        key_paths = (("HUB_HUB_KEY", self.hub_key_path), ("HUB_MASTER_KEY", self.master_key_path))
+        key_paths = (
+            ("HUB_HUB_KEY", self.hub_key_path),
+            ("HUB_MASTER_KEY", self.master_key_path),
+            ("HUB_WEBHOOK_KEY", self.webhook_key_path),
+        )
         for name, value in key_paths:
             if value is not None and "demo" in value.parts:
                 problems.append(f"{name}: demo keys are refused in production mode")

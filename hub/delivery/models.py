@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import Base, UTCDateTime, utcnow
+from hub.sharing.models import InboxItem
 
 OUTBOX_STATES = ("pending", "delivered", "dead")
 
@@ -36,3 +37,10 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    # No schema change: lets the unit of work insert a new item before its outbox row
+    # (without a relationship SQLAlchemy does not order inserts by foreign key). Never
+    # loaded implicitly: the worker reads items in its own short session.
+    inbox_item: Mapped[InboxItem] = relationship(
+        primaryjoin="OutboxMessage.inbox_item_id == InboxItem.id", lazy="raise"
+    )
