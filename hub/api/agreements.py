@@ -76,7 +76,8 @@ class FlowSchema(ma.Schema):
     to = ma.fields.String()
     purpose = ma.fields.String()
     basis = ma.fields.List(ma.fields.String())
-    fields = ma.fields.Dict()
+    # Named apart from ``Schema.fields``; serialised as "fields" (field name -> rule).
+    field_rules = ma.fields.Dict(attribute="fields", data_key="fields")
     consent = ma.fields.String()
     fact_only = ma.fields.Boolean()
     retention_days = ma.fields.Integer()

@@ -38,6 +38,7 @@ class Alert(Base):
     """A risk alert fanned out to every partner an in-force flow lets receive it."""
 
     __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_sender_id_created_at", "sender_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     sender_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
@@ -46,6 +47,9 @@ class Alert(Base):
     # True when the hub found an earlier MARAC referral about the same subject within 12
     # months (SafeLives repeat criterion), detected from subject commitments only.
     repeat: Mapped[bool] = mapped_column(default=False)
+    # Recipients the policy refused: [{to, reasons: [codes], ledger_index}] (no values), so
+    # the sender's record of the fan-out shows every decision, not only the releases.
+    refused: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -27,10 +27,12 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('purpose', sa.String(length=64), nullable=False),
     sa.Column('repeat', sa.Boolean(), nullable=False),
+    sa.Column('refused', sa.JSON(), nullable=False),
     sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['sender_id'], ['partners.id'], name=op.f('fk_alerts_sender_id_partners')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts'))
     )
+    op.create_index('ix_alerts_sender_id_created_at', 'alerts', ['sender_id', 'created_at'], unique=False)
     op.create_table('idempotency_keys',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('partner_id', sa.String(length=64), nullable=False),
@@ -126,5 +128,6 @@ def downgrade() -> None:
     op.drop_index('ix_disclosures_recipient_id', table_name='disclosures')
     op.drop_table('disclosures')
     op.drop_table('idempotency_keys')
+    op.drop_index('ix_alerts_sender_id_created_at', table_name='alerts')
     op.drop_table('alerts')
     # ### end Alembic commands ###
