@@ -111,6 +111,7 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         "subject_secret": "test-subject-secret-" + "y" * 32,
         "hub_key_path": tmp / "hub-signing.key",
         "master_key_path": tmp / "master.key",
+        "webhook_key_path": tmp / "webhook-signing.jwk",
         "log_json": True,
     }
     values.update(overrides)
