@@ -77,7 +77,7 @@ def _safe_description(error: HTTPException) -> str | None:
 
 def init_app(app: Flask) -> None:
     """Configure OpenAPI 3.1, the OAuth security scheme and register the v1 blueprints."""
-    from hub.api import agreements, ledger, partners, referrals
+    from hub.api import agreements, alerts, corrections, ledger, partners, referrals
 
     app.config.update(
         API_TITLE="hub partner API",
@@ -112,5 +112,12 @@ def init_app(app: Flask) -> None:
         },
     )
     app.register_error_handler(errors.HubError, errors.from_hub_error)
-    for blueprint in (partners.blp, agreements.blp, referrals.blp, ledger.blp):
+    for blueprint in (
+        partners.blp,
+        agreements.blp,
+        referrals.blp,
+        alerts.blp,
+        corrections.blp,
+        ledger.blp,
+    ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -138,6 +138,7 @@ def _prepare_disclosure(
         fields_withheld=withheld,
         transforms=dict(decision.transforms),
         consent_state=decision.consent_state,
+        consent_reason=decision.consent_reason,
         subjects=item.subjects,
         ciphertext=sealed,
         wrapped_key=wrapped,

@@ -61,6 +61,7 @@ def upgrade() -> None:
     sa.Column('fields_withheld', sa.JSON(), nullable=False),
     sa.Column('transforms', sa.JSON(), nullable=False),
     sa.Column('consent_state', sa.String(length=16), nullable=False),
+    sa.Column('consent_reason', sa.String(length=64), nullable=True),
     sa.Column('subjects', sa.JSON(), nullable=False),
     sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
     sa.Column('wrapped_key', sa.LargeBinary(), nullable=True),

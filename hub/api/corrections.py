@@ -1,0 +1,101 @@
+"""``/api/v1/referrals/{id}/correction`` and ``/withdraw``: the sender's Art 16/17 duties.
+
+Each call rectifies or erases one disclosure and puts an Art 19 notice in its recipient's
+inbox (and on its webhook). Only the sender may call them; anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from hub import db
+from hub.api.agreements import ConsentSchema
+from hub.api.policy_errors import policy_request
+from hub.api.referrals import MESSAGE_BYTES, ReceiptSchema
+from hub.errors import HubError
+from hub.oauth.protector import current_partner_id, requires
+from hub.sharing import corrections
+
+blp = Blueprint(
+    "corrections",
+    __name__,
+    description="Corrections and withdrawals of what a sender shared (UK GDPR Art 16, 17, 19)",
+)
+
+
+class CorrectionSchema(ma.Schema):
+    """Changed fields only; each must have been released by the original disclosure."""
+
+    data = ma.fields.Dict(keys=ma.fields.String(), required=True)
+    reason = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(corrections.CORRECTION_REASONS)
+    )
+    consent = ma.fields.Nested(
+        ConsentSchema, metadata={"description": "Default: the original disclosure's consent"}
+    )
+    justification = ma.fields.String(validate=ma.validate.Length(1, 500))
+
+
+class WithdrawalSchema(ma.Schema):
+    reason = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(corrections.WITHDRAWAL_REASONS)
+    )
+
+
+class CorrectedSchema(ma.Schema):
+    id = ma.fields.String()
+    status = ma.fields.String()
+    reason = ma.fields.String()
+    corrected = ma.fields.List(ma.fields.String(), metadata={"description": "Field names"})
+    payload_digest = ma.fields.String()
+    ledger_index = ma.fields.Integer(metadata={"description": "The correction entry"})
+    notified = ma.fields.List(ma.fields.String(), metadata={"description": "Recipients told"})
+    receipt = ma.fields.Nested(ReceiptSchema)
+
+
+class WithdrawnSchema(ma.Schema):
+    id = ma.fields.String()
+    status = ma.fields.String()
+    erased = ma.fields.Boolean()
+    reason = ma.fields.String()
+    ledger_index = ma.fields.Integer(metadata={"description": "The erasure entry"})
+    notified = ma.fields.List(ma.fields.String(), metadata={"description": "Recipients told"})
+    receipt = ma.fields.Nested(ReceiptSchema)
+
+
+def _context() -> Any:
+    return current_app.extensions["hub.sharing"]
+
+
+@blp.route("/referrals/<referral_id>/correction")
+class ReferralCorrection(MethodView):
+    @requires("referrals:write")
+    @blp.arguments(CorrectionSchema)
+    @blp.response(200, CorrectedSchema)
+    def post(self, body: dict[str, Any], referral_id: str) -> dict[str, Any]:
+        """Correct released fields; re-decided under the flow, re-sealed, recipient notified."""
+        if request.content_length is not None and request.content_length > MESSAGE_BYTES:
+            raise HubError(
+                f"a message may be at most {MESSAGE_BYTES} bytes", problem="payload-too-large"
+            )
+        with policy_request():
+            return corrections.correct_disclosure(
+                db.session(), _context(), current_partner_id(), referral_id, body
+            )
+
+
+@blp.route("/referrals/<referral_id>/withdraw")
+class ReferralWithdrawal(MethodView):
+    @requires("referrals:write")
+    @blp.arguments(WithdrawalSchema)
+    @blp.response(200, WithdrawnSchema)
+    def post(self, body: dict[str, Any], referral_id: str) -> dict[str, Any]:
+        """Withdraw a referral: its payload is crypto-shredded and the recipient notified."""
+        return corrections.withdraw_disclosure(
+            db.session(), _context(), current_partner_id(), referral_id, body["reason"]
+        )
