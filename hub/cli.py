@@ -66,8 +66,19 @@ def serve(host: str, port: int, workers: int | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def demo(host: str, port: int) -> None:
-    """Init, load the demo partnership from policies/, and serve on 127.0.0.1:8000."""
+@click.option(
+    "--scenario",
+    is_flag=True,
+    help="first run the scripted partnership flows over HTTP and print what each party got",
+)
+@click.option("--scenario-only", is_flag=True, help="run the scenario, then exit (no serving)")
+def demo(host: str, port: int, scenario: bool, scenario_only: bool) -> None:
+    """Init, load the demo partnership from policies/, and serve on 127.0.0.1:8000.
+
+    With --scenario, a scripted run first shows the seeds' flows happening against a
+    background server (real client assertions signed with keys/demo/), then serving
+    continues; --scenario-only exits after the report (status 1 if a step went wrong).
+    """
     from hub.operations import SyncFailed, initialise, synchronise
     from hub.serving import serve as run
 
@@ -81,6 +92,12 @@ def demo(host: str, port: int) -> None:
             click.echo(line)
     except SyncFailed as exc:
         raise click.ClickException(str(exc)) from None
+    if scenario or scenario_only:
+        from hub.demo import run_demo_scenario
+
+        ok = run_demo_scenario(settings, host=host, port=port, echo=click.echo)
+        if scenario_only:
+            sys.exit(0 if ok else 1)
     click.echo(f"hub demo: serving on http://{host}:{port} (Ctrl-C to stop)")
     run(settings, host=host, port=port, workers=None)
 
@@ -240,6 +257,76 @@ def log_checkpoint() -> None:
         click.echo(checkpoint_now(_settings()), nl=False)
     except SyncFailed as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="deliver one batch of due pushes, then exit")
+@click.option("--batch", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--poll", default=2.0, show_default=True, type=click.FloatRange(0.05, 3600),
+              help="seconds to wait when nothing is due")
+def worker(once: bool, batch: int, poll: float) -> None:
+    """Push new inbox items to partners' webhooks (signed JWS); tick ledger checkpoints."""
+    from hub.delivery.admin import DeliveryCommandError, run_worker, stop_on_signals
+
+    try:
+        with stop_on_signals() as stop:
+            delivered = run_worker(_settings(), once=once, batch=batch, poll=poll, stop=stop)
+    except DeliveryCommandError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"hub worker: {delivered} delivered")
+
+
+@main.group()
+def outbox() -> None:
+    """Webhook pushes: pending, delivered and dead-lettered."""
+
+
+@outbox.command("list")
+@click.option("--state", type=click.Choice(["pending", "delivered", "dead"]), default=None)
+def outbox_list(state: str | None) -> None:
+    """Rows with partner, item, attempts, last error (a machine reason) and next attempt."""
+    from hub.delivery.admin import DeliveryCommandError, outbox_lines
+
+    try:
+        lines = outbox_lines(_settings(), state)
+    except DeliveryCommandError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
+
+
+@outbox.command("redrive")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all-dead", is_flag=True, help="every dead-lettered message")
+def outbox_redrive(ids: tuple[int, ...], all_dead: bool) -> None:
+    """Put messages back to pending (attempts reset, due now): IDS... or --all-dead."""
+    from hub.delivery.admin import DeliveryCommandError, redrive_lines
+
+    try:
+        lines = redrive_lines(_settings(), ids, all_dead=all_dead)
+    except DeliveryCommandError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
+
+
+@main.group()
+def retention() -> None:
+    """Retention: erase payloads kept past their flow's retention period."""
+
+
+@retention.command("purge")
+@click.option("--dry-run", is_flag=True, help="count what would be erased; change nothing")
+def retention_purge(dry_run: bool) -> None:
+    """Crypto-shred every payload past its flow's retention; report counts per flow."""
+    from hub.operations import SyncFailed, purge_retention
+
+    try:
+        lines = purge_retention(_settings(), dry_run=dry_run)
+    except SyncFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
 
 
 def run() -> None:

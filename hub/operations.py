@@ -70,6 +70,9 @@ def initialise(settings: Settings) -> list[str]:
     ensure_signing_key(settings.signing_key_file)
     state = "present" if existed else "created"
     lines.append(f"hub signing key: {state} at {settings.signing_key_file}")
+    from hub.delivery.admin import initialise_webhook_key
+
+    lines.append(initialise_webhook_key(settings))
     secret_key(settings)
     subject_secret(settings)
     return lines
@@ -237,3 +240,24 @@ def checkpoint_now(settings: Settings) -> str:
             raise SyncFailed(f"refusing to sign: {exc}") from None
         session.commit()
         return checkpoint.note
+
+
+def purge_retention(settings: Settings, *, dry_run: bool) -> list[str]:
+    """``hub retention purge``: crypto-shred every payload past its flow's retention.
+
+    Storage limitation (UK GDPR Art 5(1)(e), Art 17(1)(a)); each erasure is logged (DPA
+    2018 s62) and notified to the recipient (Art 19). See :mod:`hub.sharing.retention`.
+    """
+    from hub.sharing.context import build_context
+    from hub.sharing.retention import purge_expired
+
+    try:
+        catalogues = load_catalogues(settings.policies_dir)
+    except PolicyError as exc:
+        raise SyncFailed(str(exc)) from None
+    key_file = settings.signing_key_file
+    signing_key = ensure_signing_key(key_file) if key_file.exists() else None
+    ctx = build_context(settings, catalogues, signing_key)
+    with _session(settings) as session:
+        report = purge_expired(session, ctx, dry_run=dry_run)
+    return report.lines()
