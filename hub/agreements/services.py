@@ -93,12 +93,11 @@ def _registered(
     keys: Mapping[str, Any],
 ) -> RegisteredAgreement:
     """Register (validate + verify) a stored agreement, cached on a digest of every input."""
-    parties = sorted(
-        {p.get("id") for p in record.document.get("parties", []) if isinstance(p, dict)}
-        | {f.get(end) for f in record.document.get("flows", []) for end in ("from", "to")}
-        - {None}
-    )
-    inputs = {
+    named = {p.get("id") for p in record.document.get("parties", []) if isinstance(p, dict)} | {
+        f.get(end) for f in record.document.get("flows", []) for end in ("from", "to")
+    }
+    parties = sorted(str(p) for p in named if p is not None)
+    inputs: dict[str, Any] = {
         "document": record.document,
         "signatures": record.signatures,
         "keys": {p: keys.get(p) for p in parties},
@@ -106,7 +105,7 @@ def _registered(
         "catalogues": id(catalogues),
         "source": record.source,
     }
-    cache_key = hashlib.sha256(rfc8785.dumps(inputs)).hexdigest()
+    cache_key = hashlib.sha256(rfc8785.dumps(inputs)).hexdigest()  # type: ignore[arg-type]
     cached = _CACHE.get(cache_key)
     if cached is None:
         cached = register_agreement(

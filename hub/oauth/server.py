@@ -113,7 +113,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
 
     def resolve_client_public_key(self, client: PartnerClient) -> KeySet:
         """The partner's public keys as joserfc objects (never HMAC keys)."""
-        return KeySet.import_key_set(client.partner.jwks)
+        return KeySet.import_key_set(client.partner.jwks)  # type: ignore[arg-type]
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
         """Verify with ES256/EdDSA only; ``alg: none`` and HS256 never reach a key."""

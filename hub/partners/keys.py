@@ -64,7 +64,7 @@ def read_jwks(path: Path) -> dict[str, Any]:
         if not jwk.get("kid"):
             raise KeyFileError(f"{path}: keys[{number}] has no 'kid'")
     try:
-        KeySet.import_key_set(data)
+        KeySet.import_key_set(data)  # type: ignore[arg-type]
     except Exception as exc:  # noqa: BLE001 - joserfc raises several types for bad keys
         raise KeyFileError(f"{path}: not a valid JWK Set ({exc.__class__.__name__})") from None
     return data
@@ -72,7 +72,7 @@ def read_jwks(path: Path) -> dict[str, Any]:
 
 def thumbprints(jwks: dict[str, Any]) -> set[str]:
     """RFC 7638 thumbprints of every key in a JWK Set."""
-    return {k.thumbprint() for k in KeySet.import_key_set(jwks).keys}
+    return {k.thumbprint() for k in KeySet.import_key_set(jwks).keys}  # type: ignore[arg-type]
 
 
 def demo_thumbprints(keys_dir: Path) -> set[str]:

@@ -129,7 +129,7 @@ def parse_request(raw: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> Sh
         recipient=recipient,
         purpose=purpose,
         data=MappingProxyType(parsed),
-        consent_state=state,
+        consent_state=str(state),
         consent_reason=reason,
         justification=justification,
     )

@@ -18,7 +18,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,7 +176,7 @@ def verify_signatures(
     """
     entries = sigs.get("signatures", []) if isinstance(sigs, Mapping) else sigs
     payload = canonical_bytes(doc)
-    parties = [p.get("id") for p in doc.get("parties", []) if isinstance(p, Mapping)]
+    parties = [str(p.get("id")) for p in doc.get("parties", []) if isinstance(p, Mapping)]
     by_party: dict[str, list[SignatureResult]] = {}
     extra: list[SignatureResult] = []
     for entry in entries if isinstance(entries, list) else []:
@@ -211,7 +211,9 @@ def verify_signatures(
     return tuple(results) + tuple(extra)
 
 
-def signature_file(doc: Mapping[str, Any], entries: list[Mapping[str, Any]]) -> dict[str, Any]:
+def signature_file(
+    doc: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
     """The ``<id>.sig.json`` document: the entries plus the id, version and digest signed."""
     return {
         "agreement": doc.get("id"),
