@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint openapi bench clean
+.PHONY: demo test install lint openapi bench bench-share clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ openapi: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ledger.py
+
+## Audited referrals/s and p50/p99 vs a bare Flask + SQLAlchemy endpoint, and the 10,000 batch
+## (gunicorn + PostgreSQL; BENCH_POSTGRES names the server, a throw-away database is used)
+BENCH_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+bench-share: $(STAMP)
+	$(BIN)/python bench/share.py --postgres $(BENCH_POSTGRES) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis
