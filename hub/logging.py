@@ -42,6 +42,11 @@ _SAFE_KEYS = frozenset(
     }
 )
 REDACTED = "[redacted]"
+# Credentials that libraries may print inside a message (authlib logs issued tokens at
+# DEBUG): our opaque access tokens and any compact JWS/JWT (client assertions).
+_CREDENTIAL_RE = re.compile(
+    r"hubat_[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"
+)
 
 
 def drop_personal_data(
@@ -58,6 +63,8 @@ def _scrub(mapping: Mapping[str, Any]) -> dict[str, Any]:
             clean[key] = REDACTED
         elif isinstance(value, Mapping):
             clean[key] = _scrub(value)
+        elif isinstance(value, str):
+            clean[key] = _CREDENTIAL_RE.sub(REDACTED, value)
         else:
             clean[key] = value
     return clean
@@ -119,6 +126,8 @@ def configure_logging(settings: Settings) -> None:
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # authlib's DEBUG lines print issued tokens in full; never below INFO for it.
+    logging.getLogger("authlib").setLevel(max(logging.INFO, root.level))
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

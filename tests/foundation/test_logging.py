@@ -68,3 +68,17 @@ def test_exception_messages_are_not_logged(app, capsys):
     err = capsys.readouterr().err
     assert "ValueError" in err
     assert CANARY not in err
+
+
+def test_credentials_inside_messages_are_redacted(capsys, app):
+    """A library printing a token or client assertion in its message text is scrubbed."""
+    token = "hubat_" + "A1b2C3d4" * 5
+    assertion = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJrZW50In0.c2lnbmF0dXJl"
+    capsys.readouterr()
+    logging.getLogger("authlib.oauth2").warning("Issue token {'access_token': '%s'} %s", token, assertion)
+    err = capsys.readouterr().err
+    assert err and token not in err and assertion not in err
+
+
+def test_authlib_debug_lines_are_never_emitted(app):
+    assert logging.getLogger("authlib").getEffectiveLevel() >= logging.INFO
