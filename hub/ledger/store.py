@@ -7,8 +7,10 @@ proof reads the O(log n) completed subtrees its plan names, in one query.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -97,6 +99,9 @@ def tree_size(session: Session) -> int:
     return size or 0
 
 
+_current_size = tree_size  # for functions whose ``tree_size`` argument shadows the name
+
+
 def head_frontier(session: Session) -> merkle.Frontier:
     """The head row's size and right border, read without locking."""
     row = session.execute(
@@ -106,18 +111,37 @@ def head_frontier(session: Session) -> merkle.Frontier:
 
 
 def fetch_nodes(session: Session, refs: set[merkle.NodeRef]) -> dict[merkle.NodeRef, bytes]:
-    """Read the given subtree hashes (level 0 = leaf hashes) in one round trip.
+    """Read the given subtree hashes (level 0 = leaf hashes) in one round trip."""
+    return _fetch(session, refs, with_size=False)[1]
 
-    Plain SQL on the driver cursor: building the equivalent SQLAlchemy expression costs ~10x
-    more than running it, and proofs are on the hot path of every receipt. One equality per
-    level keeps both databases on the primary key (a row-value IN list makes SQLite scan).
+
+def fetch_nodes_and_size(
+    session: Session, refs: set[merkle.NodeRef]
+) -> tuple[int, dict[merkle.NodeRef, bytes]]:
+    """The head's tree size and the given subtree hashes, in one statement (one round trip).
+
+    Proofs are on the hot path of every receipt and on PostgreSQL their cost is round trips,
+    so the size check rides along with the node read; one statement also means one snapshot.
+    Missing nodes are reported only after the caller has checked the size (a tree larger
+    than the log is missing nodes by definition).
     """
-    if not refs:
-        return {}
+    return _fetch(session, refs, with_size=True)
+
+
+def _fetch(
+    session: Session, refs: set[merkle.NodeRef], *, with_size: bool
+) -> tuple[int, dict[merkle.NodeRef, bytes]]:
+    """Plain SQL on the driver cursor: building the equivalent SQLAlchemy expression costs
+    ~10x more than running it. One equality per level keeps both databases on the primary
+    key (a row-value IN list makes SQLite scan). The head row comes back as level -1."""
+    if not refs and not with_size:
+        return 0, {}
     by_level: dict[int, list[int]] = {}
     for level, index in refs:
         by_level.setdefault(level, []).append(index)
     parts, params = [], []
+    if with_size:
+        parts.append(f"SELECT -1, size, NULL FROM ledger_head WHERE id = {HEAD_ID}")  # noqa: S608
     leaves = by_level.pop(0, [])
     if leaves:
         marks = ",".join("?" * len(leaves))
@@ -129,28 +153,48 @@ def fetch_nodes(session: Session, refs: set[merkle.NodeRef]) -> dict[merkle.Node
             tests.append(f"(level = ? AND idx IN ({','.join('?' * len(indexes))}))")
             params.extend([level, *indexes])
         parts.append("SELECT level, idx, hash FROM ledger_nodes WHERE " + " OR ".join(tests))  # noqa: S608
-    rows = _raw_rows(session, " UNION ALL ".join(parts), tuple(params))
-    found = {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}  # type: ignore[call-overload]
+    size, found = 0, {}
+    for level, index, value in _raw_rows(session, " UNION ALL ".join(parts), tuple(params)):
+        if level == -1:
+            size = int(index)  # type: ignore[call-overload]
+        else:
+            found[int(level), int(index)] = bytes(value)  # type: ignore[call-overload,arg-type]
+    if not with_size:
+        _check_complete(refs, found)
+    return size, found
+
+
+def _check_complete(refs: set[merkle.NodeRef], found: dict[merkle.NodeRef, bytes]) -> None:
     missing = refs - found.keys()
     if missing:
         level, index = min(missing, key=lambda ref: ref[1] << ref[0])
         raise CorruptStore(f"subtree (level {level}, index {index}) is missing from the store")
-    return found
 
 
-def _check_size(session: Session, size: int) -> int:
-    current = tree_size(session)
+def _check_size(size: int, current: int) -> None:
     if not 0 <= size <= current:
         raise IndexOutOfRange(f"tree size {size} is outside the log (current size {current})")
-    return current
+
+
+def _read_plan(
+    session: Session, size: int, refs: set[merkle.NodeRef]
+) -> dict[merkle.NodeRef, bytes]:
+    """Check ``size`` against the head and read ``refs``, in one round trip."""
+    current, found = fetch_nodes_and_size(session, refs)
+    _check_size(size, current)
+    _check_complete(refs, found)
+    return found
 
 
 def root_hash(session: Session, size: int | None = None) -> bytes:
     """The root of the tree of ``size`` entries (default: the current tree)."""
     if size is None:
         return head_frontier(session).root()
-    _check_size(session, size)
-    return stored_root(session, size)
+    if size < 0:
+        _check_size(size, 0)
+    plan = merkle.root_plan(size)
+    nodes = _read_plan(session, size, set(plan))
+    return merkle.fold([nodes[ref] for ref in plan])
 
 
 def stored_root(session: Session, size: int) -> bytes:
@@ -162,20 +206,24 @@ def stored_root(session: Session, size: int) -> bytes:
 
 def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]:
     """PATH(index, D[tree_size]) from stored subtrees."""
-    _check_size(session, tree_size)
     if not 0 <= index < tree_size:
+        if tree_size < 0:
+            _check_size(tree_size, 0)
+        _check_size(tree_size, _current_size(session))
         raise IndexOutOfRange(f"index {index} is not in the tree of size {tree_size}")
     plan = merkle.inclusion_plan(index, tree_size)
-    return merkle.resolve(plan, fetch_nodes(session, merkle.plan_refs(plan)))
+    return merkle.resolve(plan, _read_plan(session, tree_size, merkle.plan_refs(plan)))
 
 
 def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
     """PROOF(first, D[second]) from stored subtrees."""
-    _check_size(session, second)
     if not 0 <= first <= second:
+        if second < 0:
+            _check_size(second, 0)
+        _check_size(second, _current_size(session))
         raise IndexOutOfRange(f"no consistency proof from size {first} to size {second}")
     plan = merkle.consistency_plan(first, second)
-    return merkle.resolve(plan, fetch_nodes(session, merkle.plan_refs(plan)))
+    return merkle.resolve(plan, _read_plan(session, second, merkle.plan_refs(plan)))
 
 
 def get_entry(session: Session, index: int) -> LedgerEntry:
@@ -254,6 +302,106 @@ def entries_between(session: Session, start: int, stop: int) -> list[tuple[int, 
 
 def _first(row: tuple[int, bytes, bytes]) -> int:
     return row[0]
+
+
+@dataclasses.dataclass(slots=True)
+class Chunk:
+    """What verification needs for entries ``[start, stop)``, in index order.
+
+    ``entries`` are the entry bytes and ``leaf_hashes`` the stored leaf hashes concatenated;
+    ``levels[level]`` is the concatenation of the stored hashes of the complete subtrees at
+    ``level`` inside the chunk. ``complete`` is False when the rows read are not exactly the
+    indexes ``[start, stop)`` (missing rows); the caller then takes the exact, slow path.
+    """
+
+    start: int
+    stop: int
+    complete: bool
+    entries: list[bytes]
+    leaf_hashes: bytes
+    levels: dict[int, bytes]
+
+
+class ChunkReader:
+    """Bulk reads for :mod:`hub.ledger.fsck`, straight off the driver connection.
+
+    Moving rows through the driver is most of the cost of verification, so each chunk is
+    two statements: the entries (only the columns verification needs) and every level's
+    stored subtree hashes, concatenated by the database in index order (PostgreSQL) or read
+    as one column (SQLite). The driver connection is taken once, in the caller's thread, so
+    :meth:`read` can run in a prefetching thread; callers must not use the session's
+    connection concurrently (:mod:`hub.ledger.fsck` serialises with a lock).
+    """
+
+    def __init__(self, session: Session) -> None:
+        connection = session.connection()
+        self.postgres = connection.dialect.name == "postgresql"
+        self.raw = connection.connection.driver_connection
+
+    def _rows(self, sql: str, params: tuple[int, ...]) -> list[tuple[Any, ...]]:
+        if self.postgres:
+            with self.raw.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+                cursor.execute(sql.replace("?", "%s"), params)
+                return cursor.fetchall()  # type: ignore[no-any-return]
+        cursor = self.raw.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()  # type: ignore[no-any-return]
+        finally:
+            cursor.close()
+
+    def read(self, start: int, stop: int) -> Chunk:
+        """Entries, stored leaf hashes and stored subtree levels for ``[start, stop)``.
+
+        ``start`` must be a multiple of a power of two at least ``stop - start`` (verification
+        chunks are), so the complete subtrees at ``level`` are indexes
+        ``[start >> level, stop >> level)``.
+        """
+        count = stop - start
+        levels = range(1, count.bit_length())
+        if self.postgres:
+            # No ORDER BY (stale statistics make PostgreSQL sort on disk): the index comes
+            # back with each row and is checked; heap order is index order in practice.
+            rows = self._rows(
+                "SELECT idx, entry, leaf_hash FROM ledger_entries WHERE idx >= ? AND idx < ?",
+                (start, stop),
+            )
+            indexes = [row[0] for row in rows]
+            if indexes != list(range(start, stop)):
+                rows.sort(key=_first)
+                indexes = [row[0] for row in rows]
+            complete = indexes == list(range(start, stop))
+            entries = [row[1] for row in rows]
+            leaf_hashes = b"".join([row[2] for row in rows])
+            blobs: dict[int, bytes] = {}
+            if levels:
+                sql = " UNION ALL ".join(
+                    f"SELECT {level}, string_agg(hash, ''::bytea ORDER BY idx) FROM ledger_nodes "  # noqa: S608 - integers only
+                    f"WHERE level = {level} AND idx >= ? AND idx < ?"
+                    for level in levels
+                )
+                params = tuple(x for level in levels for x in (start >> level, stop >> level))
+                blobs = {
+                    lv: bytes(b) if b is not None else b"" for lv, b in self._rows(sql, params)
+                }
+            return Chunk(start, stop, complete, entries, leaf_hashes, blobs)
+        # SQLite: idx is the rowid, so ORDER BY is free and, with the primary key, exactly
+        # ``count`` rows in the range means exactly the indexes [start, stop) in order.
+        rows = self._rows(
+            "SELECT entry, leaf_hash FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (start, stop),
+        )
+        entries = [row[0] for row in rows]
+        leaf_hashes = b"".join([row[1] for row in rows])
+        blobs = {}
+        for level in levels:
+            hashes = self._rows(
+                "SELECT hash FROM ledger_nodes WHERE level = ? AND idx >= ? AND idx < ? "
+                "ORDER BY idx",
+                (level, start >> level, stop >> level),
+            )
+            blobs[level] = b"".join([row[0] for row in hashes])
+        return Chunk(start, stop, len(rows) == count, entries, leaf_hashes, blobs)
 
 
 def level_blob(session: Session, level: int, first: int, last: int) -> bytes:
