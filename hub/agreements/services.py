@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import rfc8785
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from hub.agreements.models import AgreementRecord
@@ -37,6 +37,7 @@ from hub.policy import (
 
 _CACHE: dict[str, RegisteredAgreement] = {}
 _CACHE_LIMIT = 1024
+_POLICY_CACHE: dict[str, LivePolicy] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +76,58 @@ def partner_infos(session: Session) -> tuple[dict[str, PartnerInfo], dict[str, A
 
 
 def live_policy(session: Session, catalogues: Catalogues) -> LivePolicy:
-    """Build the policy from the listed agreements and active partners."""
+    """The policy from the listed agreements and active partners, as stored right now.
+
+    Rebuilt only when a fingerprint of the stored rows changes: the raw text of every
+    listed agreement (document and signatures) and of every active partner (legal flags and
+    keys). Any edit, even one made directly in the database, changes the fingerprint, so a
+    cached policy is never stale; an unchanged database costs one hash of a few kilobytes.
+    """
+    fingerprint = _fingerprint(session, catalogues)
+    cached = _POLICY_CACHE.get(fingerprint)
+    if cached is None:
+        cached = _build_policy(session, catalogues)
+        if len(_POLICY_CACHE) >= 16:
+            _POLICY_CACHE.clear()
+        _POLICY_CACHE[fingerprint] = cached
+    return cached
+
+
+def _fingerprint(session: Session, catalogues: Catalogues) -> str:
+    digest = hashlib.sha256(str(id(catalogues)).encode())
+    agreements = AgreementRecord.__table__.c
+    rows = session.execute(
+        select(
+            agreements.id,
+            agreements.version,
+            cast(agreements.document, Text),
+            cast(agreements.signatures, Text),
+            agreements.source,
+        )
+        .where(agreements.listed.is_(True))
+        .order_by(agreements.id, agreements.version)
+    )
+    for row in rows:
+        digest.update(repr(tuple(row)).encode())
+    partners = Partner.__table__.c
+    for row in session.execute(
+        select(
+            partners.id,
+            partners.name,
+            partners.type,
+            partners.relevant_authority,
+            partners.competent_authority,
+            partners.public_authority,
+            cast(partners.jwks, Text),
+        )
+        .where(partners.active.is_(True))
+        .order_by(partners.id)
+    ):
+        digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def _build_policy(session: Session, catalogues: Catalogues) -> LivePolicy:
     infos, keys = partner_infos(session)
     records = session.scalars(
         select(AgreementRecord)
