@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from hub.db import utcnow
 from hub.delivery.outbox import enqueue
 from hub.ledger import store
-from hub.ledger.checkpoint import maybe_checkpoint
+from hub.ledger.checkpoint import maybe_checkpoint, sign_checkpoint
 from hub.ledger.events import (
     disclosure_event,
     payload_digest,
@@ -39,8 +40,11 @@ class Recorded:
 
     decision: Decision
     ledger_index: int
+    leaf_hash: bytes = b""
     disclosure: Disclosure | None = None
     inbox_item: InboxItem | None = None
+    # Set when this transaction signed a checkpoint (it then covers the entry).
+    checkpoint_signed: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +88,7 @@ def record_all(
     results = []
     recipients = _partners(session, {d.recipient_id for _, d in prepared if d is not None})
     for (item, disclosure), entry in zip(prepared, entries, strict=True):
-        result = Recorded(item.decision, entry.index)
+        result = Recorded(item.decision, entry.index, bytes(entry.leaf_hash))
         if disclosure is not None:
             disclosure.ledger_index = entry.index
             session.add(disclosure)
@@ -92,7 +96,9 @@ def record_all(
             result.inbox_item = _deliver(session, recipients[disclosure.recipient_id], disclosure)
         results.append(result)
     session.flush()
-    _checkpoint_if_due(session, ctx)
+    if entries and _checkpoint_if_due(session, ctx, entries[0].index, entries[-1].index + 1):
+        for result in results:
+            result.checkpoint_signed = True
     return results
 
 
@@ -194,13 +200,32 @@ def _deliver(session: Session, recipient: Partner, disclosure: Disclosure) -> In
     return item
 
 
-def _checkpoint_if_due(session: Session, ctx: SharingContext) -> None:
-    """Apply the N-entries-or-T-seconds checkpoint policy inside this transaction."""
-    if ctx.signing_key is not None:
-        maybe_checkpoint(
-            session,
-            ctx.signing_key,
-            ctx.settings.log_origin,
-            every=ctx.settings.checkpoint_every,
-            interval=ctx.settings.checkpoint_interval,
-        )
+_time_rule_checked = [0.0]  # monotonic time this process last evaluated the T rule
+
+
+def _checkpoint_if_due(session: Session, ctx: SharingContext, first: int, size: int) -> bool:
+    """Apply the N-entries-or-T-seconds checkpoint policy; True if a checkpoint was signed.
+
+    The head lock is held until commit, so the common case must cost no query: the N rule
+    is arithmetic on the indexes just appended (a multiple of N was crossed), and the T rule
+    (which queries) is evaluated at most once per interval per process. ``hub worker`` also
+    applies the T rule when nobody is appending.
+    """
+    if ctx.signing_key is None:
+        return False
+    settings = ctx.settings
+    if first // settings.checkpoint_every != size // settings.checkpoint_every:
+        sign_checkpoint(session, ctx.signing_key, settings.log_origin)
+        return True
+    now = time.monotonic()
+    if now - _time_rule_checked[0] < settings.checkpoint_interval:
+        return False
+    _time_rule_checked[0] = now
+    signed = maybe_checkpoint(
+        session,
+        ctx.signing_key,
+        settings.log_origin,
+        every=settings.checkpoint_every,
+        interval=settings.checkpoint_interval,
+    )
+    return signed is not None

@@ -7,6 +7,7 @@ reason whether you share or not). The use case owns its transaction.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
@@ -99,7 +100,7 @@ def created_body(session: Session, recorded: Recorded) -> dict[str, Any]:
             "digest": f"sha256:{decision.agreement_digest}",
         },
         "basis": list(decision.basis),
-        "receipt": receipt(session, recorded.ledger_index),
+        "receipt": fresh_receipt(session, recorded),
     }
 
 
@@ -112,6 +113,20 @@ def refused_body(decision: Decision, ledger_index: int) -> dict[str, Any]:
         reasons=[{"reason": str(r.reason), "detail": r.detail} for r in decision.refusals],
         ledger_index=ledger_index,
     )
+
+
+def fresh_receipt(session: Session, recorded: Recorded) -> dict[str, Any]:
+    """The receipt for an entry appended in this transaction, without re-reading it.
+
+    Only a checkpoint signed in this same transaction can cover it; otherwise the proof and
+    checkpoint come later from ``GET /api/v1/referrals/{id}`` or ``/api/v1/log``.
+    """
+    if recorded.checkpoint_signed:
+        return receipt(session, recorded.ledger_index)
+    return {
+        "index": recorded.ledger_index,
+        "leaf_hash": base64.b64encode(recorded.leaf_hash).decode(),
+    }
 
 
 def request_digest(body: Mapping[str, Any]) -> str:

@@ -132,8 +132,15 @@ def live_hub(
     shutil.copytree(PROJECT / "keys", tmp / "project" / "keys")
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
+    shared = not database_url.startswith("sqlite")
+    # On SQLite the server process gets a database file of its own (created by `hub init`):
+    # two processes writing one file that the in-process suite also empties between tests
+    # proved fragile. PostgreSQL serves both safely, so that backend shares the test database.
+    if not shared:
+        database_url = f"sqlite:///{tmp / 'e2e.sqlite3'}"
     env = hub_env(database_url, tmp, issuer)
-    _truncate(engine)
+    if shared:
+        _truncate(engine)
     run_hub(env, "init")
     run_hub(env, "sync")
     log_path = tmp / "server.log"
@@ -141,4 +148,5 @@ def live_hub(
         with background_hub("127.0.0.1", port, env, log_path), requests.Session() as http:
             yield LiveHub(issuer, issuer, database_url, env, tmp / "project", log_path, http)
     finally:
-        _truncate(engine)
+        if shared:
+            _truncate(engine)
