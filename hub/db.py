@@ -7,6 +7,7 @@ one. A request gets one session (``hub.db.session()``), closed at teardown.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
@@ -79,6 +80,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
             cursor = dbapi_connection.cursor()
+            # PostgreSQL has md5(); SQLite gets the same function so queries stay portable.
+            dbapi_connection.create_function("md5", 1, _md5, deterministic=True)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
@@ -90,6 +93,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _md5(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return hashlib.md5(value.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

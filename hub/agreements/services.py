@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import rfc8785
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from hub.agreements.models import AgreementRecord
@@ -94,36 +94,33 @@ def live_policy(session: Session, catalogues: Catalogues) -> LivePolicy:
 
 
 def _fingerprint(session: Session, catalogues: Catalogues) -> str:
-    digest = hashlib.sha256(str(id(catalogues)).encode())
+    """One query: an MD5 per stored agreement and partner row, hashed together here.
+
+    MD5 serves only as change detection here (the database computes it so the documents
+    need not travel); whatever is stored is verified in full when the policy is rebuilt.
+    """
     agreements = AgreementRecord.__table__.c
-    rows = session.execute(
-        select(
-            agreements.id,
-            agreements.version,
-            cast(agreements.document, Text),
-            cast(agreements.signatures, Text),
-            agreements.source,
-        )
-        .where(agreements.listed.is_(True))
-        .order_by(agreements.id, agreements.version)
-    )
-    for row in rows:
-        digest.update(repr(tuple(row)).encode())
     partners = Partner.__table__.c
-    for row in session.execute(
-        select(
-            partners.id,
-            partners.name,
-            partners.type,
-            partners.relevant_authority,
-            partners.competent_authority,
-            partners.public_authority,
-            cast(partners.jwks, Text),
-        )
-        .where(partners.active.is_(True))
-        .order_by(partners.id)
-    ):
-        digest.update(repr(tuple(row)).encode())
+    agreement_rows = select(
+        literal("a"),
+        agreements.id,
+        cast(agreements.version, Text),
+        func.md5(cast(agreements.document, Text) + cast(agreements.signatures, Text)),
+        agreements.source,
+    ).where(agreements.listed.is_(True))
+    partner_rows = select(
+        literal("p"),
+        partners.id,
+        partners.type,
+        func.md5(cast(partners.jwks, Text)),
+        partners.name
+        + cast(partners.relevant_authority, Text)
+        + cast(partners.competent_authority, Text)
+        + cast(partners.public_authority, Text),
+    ).where(partners.active.is_(True))
+    rows = sorted(tuple(row) for row in session.execute(union_all(agreement_rows, partner_rows)))
+    digest = hashlib.sha256(str(id(catalogues)).encode())
+    digest.update(repr(rows).encode())
     return digest.hexdigest()
 
 
