@@ -24,6 +24,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check hub tests bench
+	$(BIN)/mypy hub
 
 ## Regenerate the committed OpenAPI document
 openapi: $(STAMP)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import Table, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,9 +22,9 @@ from hub.ledger.errors import CorruptStore, IndexOutOfRange
 from hub.ledger.events import validate_event
 from hub.ledger.models import HEAD_ID, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
 
-_entries = LedgerEntry.__table__
-_nodes = LedgerNode.__table__
-_head = LedgerHead.__table__
+_entries = cast(Table, LedgerEntry.__table__)
+_nodes = cast(Table, LedgerNode.__table__)
+_head = cast(Table, LedgerHead.__table__)
 
 
 def canonical_entry(event: dict[str, object]) -> bytes:
@@ -153,12 +153,17 @@ def _fetch(
             tests.append(f"(level = ? AND idx IN ({','.join('?' * len(indexes))}))")
             params.extend([level, *indexes])
         parts.append("SELECT level, idx, hash FROM ledger_nodes WHERE " + " OR ".join(tests))  # noqa: S608
-    size, found = 0, {}
-    for level, index, value in _raw_rows(session, " UNION ALL ".join(parts), tuple(params)):
+    size = 0
+    found: dict[merkle.NodeRef, bytes] = {}
+    rows = cast(
+        list[tuple[int, int, bytes]],
+        _raw_rows(session, " UNION ALL ".join(parts), tuple(params)),
+    )
+    for level, index, value in rows:
         if level == -1:
-            size = int(index)  # type: ignore[call-overload]
+            size = int(index)
         else:
-            found[int(level), int(index)] = bytes(value)  # type: ignore[call-overload,arg-type]
+            found[int(level), int(index)] = bytes(value)
     if not with_size:
         _check_complete(refs, found)
     return size, found
