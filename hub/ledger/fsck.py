@@ -5,7 +5,7 @@ the head row, every checkpoint's root, signature and consistency with the previo
 recomputed. Storage is untrusted (a superuser can disable the append-only triggers), so this
 walk is what actually detects tampering.
 
-Speed: entries stream in power-of-two chunks (:class:`hub.ledger.store.ChunkReader`: the entry
+Speed: entries stream in power-of-two chunks (:class:`hub.ledger.scan.ChunkReader`: the entry
 bytes and stored leaf hashes, plus every level's stored subtree hashes as one blob per level);
 on PostgreSQL the next chunk is read in a thread while this one is hashed. Each chunk's
 subtrees are hashed level by level in list comprehensions and compared with the stored level
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
-from hub.ledger import merkle, store
+from hub.ledger import merkle, scan, store
 from hub.ledger.verify import (
     LedgerCorrupt,
     LedgerReport,
@@ -66,7 +66,7 @@ class _Walk:
         """Perfect subtrees of all finished chunks, largest first."""
         return self.high.hashes
 
-    def chunk(self, data: store.Chunk) -> list[bytes] | None:
+    def chunk(self, data: scan.Chunk) -> list[bytes] | None:
         """Verify one chunk of entries; return the chunk's pieces, or None if it is bad.
 
         The hashing is the plain loop the benchmark compares with; each level above it
@@ -99,9 +99,9 @@ class _Walk:
     def _compare_level(self, level: int, first: int, hashes: list[bytes]) -> None:
         last = first + len(hashes) - 1
         with self.db:
-            if store.level_blob(self.session, level, first, last) == b"".join(hashes):
+            if scan.level_blob(self.session, level, first, last) == b"".join(hashes):
                 return
-            stored = store.nodes_at_level(self.session, level, first, last)
+            stored = scan.nodes_at_level(self.session, level, first, last)
         for offset, value in enumerate(hashes):
             if stored.get(first + offset) != value:
                 state = "missing" if first + offset not in stored else "wrong"
@@ -113,7 +113,7 @@ class _Walk:
         """The slow, exact path: name the first missing or altered entry in the chunk."""
         position = start
         with self.db:
-            rows = store.entries_between(self.session, start, stop)
+            rows = scan.entries_between(self.session, start, stop)
         for index, blob, stored in rows:
             if index != position:
                 break
@@ -196,7 +196,7 @@ class _Prefetch:
 
     def __init__(
         self,
-        read: Callable[[int, int], store.Chunk],
+        read: Callable[[int, int], scan.Chunk],
         spans: list[tuple[int, int]],
         lock: threading.Lock,
         threaded: bool,
@@ -206,7 +206,7 @@ class _Prefetch:
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
 
-    def __iter__(self) -> Iterator[store.Chunk]:
+    def __iter__(self) -> Iterator[scan.Chunk]:
         if not self.threaded or len(self.spans) < 2:
             for start, stop in self.spans:
                 with self.lock:
@@ -257,7 +257,7 @@ def run(
     if chunk_size < 2 or chunk_size & (chunk_size - 1):
         raise ValueError("chunk_size must be a power of two")
     head = store.head_frontier(session)
-    reader = store.ChunkReader(session)
+    reader = scan.ChunkReader(session)
     lock = threading.Lock()
     walk = _Walk(session, verifiers, chunk_size, lock)
     spans = [

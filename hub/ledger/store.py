@@ -7,12 +7,11 @@ proof reads the O(log n) completed subtrees its plan names, in one query.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Table, func, insert, or_, select, text, update
+from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -157,7 +156,7 @@ def _fetch(
     found: dict[merkle.NodeRef, bytes] = {}
     rows = cast(
         list[tuple[int, int, bytes]],
-        _raw_rows(session, " UNION ALL ".join(parts), tuple(params)),
+        raw_rows(session, " UNION ALL ".join(parts), tuple(params)),
     )
     for level, index, value in rows:
         if level == -1:
@@ -272,7 +271,7 @@ def all_checkpoints(session: Session) -> list[LedgerCheckpoint]:
     return list(session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size)))
 
 
-def _raw_rows(session: Session, sql: str, params: tuple[int, ...]) -> list[tuple[object, ...]]:
+def raw_rows(session: Session, sql: str, params: tuple[int, ...]) -> list[tuple[object, ...]]:
     """Run ``sql`` (``?`` placeholders) on the raw driver cursor, binary on psycopg.
 
     Verification streams every entry; per-row ORM/Core overhead would cost more than
@@ -290,145 +289,3 @@ def _raw_rows(session: Session, sql: str, params: tuple[int, ...]) -> list[tuple
         return cursor.fetchall()  # type: ignore[no-any-return]
     finally:
         cursor.close()
-
-
-def entries_between(session: Session, start: int, stop: int) -> list[tuple[int, bytes, bytes]]:
-    """``(index, entry, leaf_hash)`` for ``start <= index < stop``, sorted by index.
-
-    No ORDER BY: with stale statistics PostgreSQL sorts the chunk on disk, while the rows of
-    an append-only table come back in index order anyway and a Python sort of sorted input
-    is linear.
-    """
-    sql = "SELECT idx, entry, leaf_hash FROM ledger_entries WHERE idx >= ? AND idx < ?"
-    rows: list[tuple[int, bytes, bytes]] = _raw_rows(session, sql, (start, stop))  # type: ignore[assignment]
-    rows.sort(key=_first)
-    return rows
-
-
-def _first(row: tuple[int, bytes, bytes]) -> int:
-    return row[0]
-
-
-@dataclasses.dataclass(slots=True)
-class Chunk:
-    """What verification needs for entries ``[start, stop)``, in index order.
-
-    ``entries`` are the entry bytes and ``leaf_hashes`` the stored leaf hashes concatenated;
-    ``levels[level]`` is the concatenation of the stored hashes of the complete subtrees at
-    ``level`` inside the chunk. ``complete`` is False when the rows read are not exactly the
-    indexes ``[start, stop)`` (missing rows); the caller then takes the exact, slow path.
-    """
-
-    start: int
-    stop: int
-    complete: bool
-    entries: list[bytes]
-    leaf_hashes: bytes
-    levels: dict[int, bytes]
-
-
-class ChunkReader:
-    """Bulk reads for :mod:`hub.ledger.fsck`, straight off the driver connection.
-
-    Moving rows through the driver is most of the cost of verification, so each chunk is
-    two statements: the entries (only the columns verification needs) and every level's
-    stored subtree hashes, concatenated by the database in index order (PostgreSQL) or read
-    as one column (SQLite). The driver connection is taken once, in the caller's thread, so
-    :meth:`read` can run in a prefetching thread; callers must not use the session's
-    connection concurrently (:mod:`hub.ledger.fsck` serialises with a lock).
-    """
-
-    def __init__(self, session: Session) -> None:
-        connection = session.connection()
-        self.postgres = connection.dialect.name == "postgresql"
-        self.raw = connection.connection.driver_connection
-
-    def _rows(self, sql: str, params: tuple[int, ...]) -> list[tuple[Any, ...]]:
-        if self.postgres:
-            with self.raw.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-                cursor.execute(sql.replace("?", "%s"), params)
-                return cursor.fetchall()  # type: ignore[no-any-return]
-        cursor = self.raw.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql, params)
-            return cursor.fetchall()  # type: ignore[no-any-return]
-        finally:
-            cursor.close()
-
-    def read(self, start: int, stop: int) -> Chunk:
-        """Entries, stored leaf hashes and stored subtree levels for ``[start, stop)``.
-
-        ``start`` must be a multiple of a power of two at least ``stop - start`` (verification
-        chunks are), so the complete subtrees at ``level`` are indexes
-        ``[start >> level, stop >> level)``.
-        """
-        count = stop - start
-        levels = range(1, count.bit_length())
-        if self.postgres:
-            # No ORDER BY (stale statistics make PostgreSQL sort on disk): the index comes
-            # back with each row and is checked; heap order is index order in practice.
-            rows = self._rows(
-                "SELECT idx, entry, leaf_hash FROM ledger_entries WHERE idx >= ? AND idx < ?",
-                (start, stop),
-            )
-            indexes = [row[0] for row in rows]
-            if indexes != list(range(start, stop)):
-                rows.sort(key=_first)
-                indexes = [row[0] for row in rows]
-            complete = indexes == list(range(start, stop))
-            entries = [row[1] for row in rows]
-            leaf_hashes = b"".join([row[2] for row in rows])
-            blobs: dict[int, bytes] = {}
-            if levels:
-                sql = " UNION ALL ".join(
-                    f"SELECT {level}, string_agg(hash, ''::bytea ORDER BY idx) FROM ledger_nodes "  # noqa: S608 - integers only
-                    f"WHERE level = {level} AND idx >= ? AND idx < ?"
-                    for level in levels
-                )
-                params = tuple(x for level in levels for x in (start >> level, stop >> level))
-                blobs = {
-                    lv: bytes(b) if b is not None else b"" for lv, b in self._rows(sql, params)
-                }
-            return Chunk(start, stop, complete, entries, leaf_hashes, blobs)
-        # SQLite: idx is the rowid, so ORDER BY is free and, with the primary key, exactly
-        # ``count`` rows in the range means exactly the indexes [start, stop) in order.
-        rows = self._rows(
-            "SELECT entry, leaf_hash FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
-            (start, stop),
-        )
-        entries = [row[0] for row in rows]
-        leaf_hashes = b"".join([row[1] for row in rows])
-        blobs = {}
-        for level in levels:
-            hashes = self._rows(
-                "SELECT hash FROM ledger_nodes WHERE level = ? AND idx >= ? AND idx < ? "
-                "ORDER BY idx",
-                (level, start >> level, stop >> level),
-            )
-            blobs[level] = b"".join([row[0] for row in hashes])
-        return Chunk(start, stop, len(rows) == count, entries, leaf_hashes, blobs)
-
-
-def level_blob(session: Session, level: int, first: int, last: int) -> bytes:
-    """The stored hashes at ``level`` for ``first <= index <= last``, concatenated in order.
-
-    Verification compares it with the recomputed hashes in one go and only falls back to
-    :func:`nodes_at_level` to name the bad node.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        sql = (
-            "SELECT string_agg(hash, ''::bytea ORDER BY idx) FROM ledger_nodes "
-            "WHERE level = :level AND idx BETWEEN :first AND :last"
-        )
-        value = session.execute(text(sql), {"level": level, "first": first, "last": last}).scalar()
-        return bytes(value) if value is not None else b""
-    sql = "SELECT hash FROM ledger_nodes WHERE level = ? AND idx BETWEEN ? AND ? ORDER BY idx"
-    return b"".join([row[0] for row in _raw_rows(session, sql, (level, first, last))])  # type: ignore[misc]
-
-
-def nodes_at_level(session: Session, level: int, first: int, last: int) -> dict[int, bytes]:
-    """Stored subtree hashes at ``level`` with ``first <= index <= last``."""
-    query = select(_nodes.c.idx, _nodes.c.hash).where(
-        _nodes.c.level == level, _nodes.c.idx >= first, _nodes.c.idx <= last
-    )
-    return {index: bytes(value) for index, value in session.execute(query)}
