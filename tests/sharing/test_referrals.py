@@ -178,22 +178,32 @@ def test_outcome_without_a_return_flow_stays_with_the_recipient(send, client, au
     assert client.get("/api/v1/inbox", headers=auth("kent-csc")).get_json()["items"] == []
 
 
-def test_receipt_verifies_offline_once_a_checkpoint_covers_it(send, client, auth):
-    sent = send("kent-csc", KENT_REFERRAL).get_json()
-    from click.testing import CliRunner  # noqa: F401  (the CLI signs on demand; here the API view)
-
-    view = client.get(f"/api/v1/referrals/{sent['id']}", headers=auth("kent-csc")).get_json()
-    receipt = view["receipt"]
-    assert receipt["index"] == sent["receipt"]["index"]
-    headers = auth("kent-csc")
-    key = client.get("/api/v1/log/key", headers=headers).get_data(as_text=True).strip()
-    if "checkpoint" in receipt:
-        checkpoint = verify.verify_checkpoint(receipt["checkpoint"], key)
-        verify.verify_inclusion(checkpoint, receipt["index"], receipt["leaf_hash"],
-                                receipt["inclusion"]["hashes"])
-    entry = client.get(f"/api/v1/log/entries/{receipt['index']}", headers=headers).get_json()
+def test_receipt_verifies_offline_once_a_checkpoint_covers_it(send, client, auth, app):
     import rfc8785
 
+    from hub.ledger.checkpoint import sign_checkpoint
+
+    sent = send("kent-csc", KENT_REFERRAL).get_json()
+    assert set(sent["receipt"]) == {"index", "leaf_hash"}  # no checkpoint covers it yet
+    with app.app_context():  # sign on demand, as `hub log checkpoint` or the worker would
+        session = db.session()
+        settings = app.config["HUB_SETTINGS"]
+        sign_checkpoint(session, app.extensions["hub.signing_key"], settings.log_origin)
+        session.commit()
+    headers = auth("kent-csc")
+    receipt = client.get(f"/api/v1/referrals/{sent['id']}", headers=headers).get_json()["receipt"]
+    assert receipt["index"] == sent["receipt"]["index"]
+    assert receipt["leaf_hash"] == sent["receipt"]["leaf_hash"]
+    key = client.get("/api/v1/log/key", headers=headers).get_data(as_text=True).strip()
+    checkpoint = verify.verify_checkpoint(receipt["checkpoint"], key)
+    verify.verify_inclusion(
+        checkpoint, receipt["index"], receipt["leaf_hash"], receipt["inclusion"]["hashes"]
+    )
+    with pytest.raises(verify.VerificationError):  # a different leaf does not verify
+        verify.verify_inclusion(
+            checkpoint, receipt["index"], b"\x00" * 32, receipt["inclusion"]["hashes"]
+        )
+    entry = client.get(f"/api/v1/log/entries/{receipt['index']}", headers=headers).get_json()
     assert base64.b64decode(receipt["leaf_hash"]) == leaf_hash(rfc8785.dumps(entry["entry"]))
 
 
