@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 import urllib.parse
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,11 +39,10 @@ sys.path.insert(0, str(BENCH))
 
 from bare_app import Base as BareBase  # noqa: E402
 from loadgen import LoadResult, Request, run_load  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from hub import db  # noqa: E402
 from hub.client_assertion import make_assertion  # noqa: E402
+from hub.schema import throwaway_database  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 HOST = "127.0.0.1"
@@ -65,22 +63,6 @@ REFERRAL: dict[str, Any] = {
         "mental_health": "withheld by the flow",  # partial release, as in real traffic
     },
 }
-
-
-@contextlib.contextmanager
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    """CREATE a fresh database on the server, yield its URL, DROP it afterwards."""
-    base = make_url(admin_url)
-    name = f"hub_bench_{uuid.uuid4().hex[:12]}"
-    admin = db.make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def free_port() -> int:
@@ -224,7 +206,10 @@ def batch_items(count: int) -> list[dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    with throwaway_database(args.postgres) as url, tempfile.TemporaryDirectory() as tmp_name:
+    with (
+        throwaway_database(args.postgres, "hub_bench") as url,
+        tempfile.TemporaryDirectory() as tmp_name,
+    ):
         tmp = Path(tmp_name)
         hub_port, bare_port = free_port(), free_port()
         issuer = f"http://{HOST}:{hub_port}"

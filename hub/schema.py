@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,3 +48,27 @@ def current_revision(engine: Engine) -> str | None:
 def is_at_head(engine: Engine) -> bool:
     """True when the database schema matches the code's newest migration."""
     return current_revision(engine) == head_revision()
+
+
+@contextlib.contextmanager
+def throwaway_database(server_url: str, prefix: str = "hub_tmp") -> Iterator[str]:
+    """CREATE a fresh PostgreSQL database on ``server_url``'s server, yield its URL, DROP it.
+
+    For the test suite and the benchmarks: each run gets a database of its own, so runs on
+    one server never see each other's rows.
+    """
+    from hub.db import make_engine
+
+    base = make_url(server_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from hub import create_app, db, schema
 from hub.models import metadata
@@ -31,19 +31,9 @@ PROJECT = Path(__file__).resolve().parent.parent
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("HUB_TEST_DATABASE_URL") else [])
 
 
-def _fresh_postgres_url() -> Iterator[str]:
-    """Create a throw-away database on the server named by HUB_TEST_DATABASE_URL."""
-    base = make_url(os.environ["HUB_TEST_DATABASE_URL"])
-    name = f"hub_test_{uuid.uuid4().hex[:12]}"
-    admin = db.make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def _throwaway(server_url: str) -> Iterator[str]:
+    with schema.throwaway_database(server_url, "hub_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -53,7 +43,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.sqlite3'}"
         urls: Iterator[str] = iter([url])
     else:
-        urls = _fresh_postgres_url()
+        urls = _throwaway(os.environ["HUB_TEST_DATABASE_URL"])
     url = next(urls)
     engine = db.make_engine(url)
     schema.upgrade_to_head(engine)
