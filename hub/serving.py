@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from hub.settings import Settings
@@ -16,6 +17,26 @@ def serve(settings: Settings, *, host: str, port: int, workers: int | None) -> N
         return
     app = create_app(settings)
     app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def issuer_mismatch(issuer: str, host: str, port: int) -> str | None:
+    """Why tokens will fail when the issuer names another host:port than the one served.
+
+    A client assertion's ``aud`` must be the issuer's token endpoint, so a development hub
+    started with ``--port 9000`` under the default issuer (port 8000) refuses every token.
+    Production sits behind a proxy, where issuer and bind address differ by design, so the
+    caller asks only in development. The hub does not derive the issuer from ``--port``: the
+    issuer also names the ledger's origin, which must not change with a command-line flag.
+    """
+    parts = urllib.parse.urlsplit(issuer)
+    issuer_port = parts.port or (443 if parts.scheme == "https" else 80)
+    same_host = parts.hostname == host or {parts.hostname, host} <= {"127.0.0.1", "localhost"}
+    if same_host and issuer_port == port:
+        return None
+    return (
+        f"HUB_ISSUER is {issuer} but the hub serves on {host}:{port}: client assertions for "
+        f"this server will be refused; set HUB_ISSUER=http://{host}:{port} for every hub command"
+    )
 
 
 def _gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
