@@ -74,3 +74,21 @@ def test_serve_warns_in_development_when_the_port_is_not_the_issuers(monkeypatch
     assert "HUB_ISSUER=http://127.0.0.1:9000" in result.stderr
     quiet = CliRunner(env=env).invoke(main, ["serve", "--port", "8000"], catch_exceptions=False)
     assert quiet.exit_code == 0 and "warning" not in quiet.stderr
+
+
+def test_client_assertion_is_addressed_to_hub_issuer_by_default(monkeypatch, capsys):
+    import base64
+    import json
+    import sys
+
+    from hub import client_assertion
+    from tests.conftest import PROJECT
+
+    monkeypatch.setenv("HUB_ISSUER", "http://127.0.0.1:9000")
+    key = str(PROJECT / "keys" / "demo" / "kent-csc.jwk")
+    monkeypatch.setattr(sys, "argv", ["client_assertion", "kent-csc", key])
+    client_assertion.main()
+    payload = capsys.readouterr().out.strip().split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["aud"] == "http://127.0.0.1:9000/oauth/token"
+    assert claims["iss"] == claims["sub"] == "kent-csc"
