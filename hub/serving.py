@@ -19,6 +19,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int | None) -> N
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (names, not a bind)
+
+
 def issuer_mismatch(issuer: str, host: str, port: int) -> str | None:
     """Why tokens will fail when the issuer names another host:port than the one served.
 
@@ -30,12 +33,18 @@ def issuer_mismatch(issuer: str, host: str, port: int) -> str | None:
     """
     parts = urllib.parse.urlsplit(issuer)
     issuer_port = parts.port or (443 if parts.scheme == "https" else 80)
-    same_host = parts.hostname == host or {parts.hostname, host} <= {"127.0.0.1", "localhost"}
+    loopback = {"127.0.0.1", "localhost", "::1"}
+    same_host = (
+        host in _WILDCARD_HOSTS  # reachable under any name, the issuer's included
+        or parts.hostname == host
+        or {parts.hostname, host} <= loopback
+    )
     if same_host and issuer_port == port:
         return None
+    public = "127.0.0.1" if host in _WILDCARD_HOSTS else host
     return (
         f"HUB_ISSUER is {issuer} but the hub serves on {host}:{port}: client assertions for "
-        f"this server will be refused; set HUB_ISSUER=http://{host}:{port} for every hub command"
+        f"this server will be refused; set HUB_ISSUER=http://{public}:{port} for every hub command"
     )
 
 

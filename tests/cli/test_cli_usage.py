@@ -44,6 +44,7 @@ def test_short_help_works_on_subcommands(args: list[str]):
         ("http://localhost:8000", "127.0.0.1", 8000),
         ("http://127.0.0.1:9000/", "127.0.0.1", 9000),
         ("https://hub.example", "hub.example", 443),
+        ("http://127.0.0.1:8000", "0.0.0.0", 8000),  # noqa: S104 (every interface)
     ],
 )
 def test_an_issuer_naming_the_served_address_is_quiet(issuer: str, host: str, port: int):
@@ -54,14 +55,15 @@ def test_an_issuer_naming_the_served_address_is_quiet(issuer: str, host: str, po
     ("issuer", "host", "port"),
     [
         ("http://127.0.0.1:8000", "127.0.0.1", 9000),
-        ("http://127.0.0.1:8000", "0.0.0.0", 8000),  # noqa: S104
+        ("http://127.0.0.1:8000", "0.0.0.0", 9000),  # noqa: S104
         ("http://hub.example", "127.0.0.1", 80),
     ],
 )
 def test_an_issuer_naming_another_address_says_what_to_set(issuer: str, host: str, port: int):
     warning = issuer_mismatch(issuer, host, port)
     assert warning is not None
-    assert issuer in warning and f"HUB_ISSUER=http://{host}:{port}" in warning
+    public = "127.0.0.1" if host == "0.0.0.0" else host  # noqa: S104
+    assert issuer in warning and f"HUB_ISSUER=http://{public}:{port}" in warning
 
 
 def test_serve_warns_in_development_when_the_port_is_not_the_issuers(monkeypatch, tmp_path):
