@@ -24,9 +24,23 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hub", prog_name="hub", message="%(prog)s %(version)s")
 def main() -> None:
-    """hub: information sharing under signed agreements, with a verifiable ledger."""
+    """hub: information sharing under signed agreements, with a verifiable ledger.
+
+    Run from the project root (it reads policies/ and keys/ there); settings come from
+    HUB_* environment variables. `hub COMMAND -h` describes each command.
+    """
+
+
+def _warn_if_issuer_elsewhere(settings: Settings, host: str, port: int) -> None:
+    """Say so at start when development tokens could not verify on this host and port."""
+    from hub.serving import issuer_mismatch
+
+    warning = None if settings.production else issuer_mismatch(settings.issuer, host, port)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @main.command()
@@ -60,7 +74,9 @@ def serve(host: str, port: int, workers: int | None) -> None:
     """Run the hub: gunicorn in production mode, the threaded dev server otherwise."""
     from hub.serving import serve as run
 
-    run(_settings(), host=host, port=port, workers=workers)
+    settings = _settings()
+    _warn_if_issuer_elsewhere(settings, host, port)
+    run(settings, host=host, port=port, workers=workers)
 
 
 @main.command()
@@ -85,6 +101,7 @@ def demo(host: str, port: int, scenario: bool, scenario_only: bool) -> None:
     settings = _settings()
     if settings.production:
         raise click.ClickException("hub demo is for development; unset HUB_PRODUCTION")
+    _warn_if_issuer_elsewhere(settings, host, port)
     for line in initialise(settings):
         click.echo(line)
     try:
@@ -100,6 +117,41 @@ def demo(host: str, port: int, scenario: bool, scenario_only: bool) -> None:
             sys.exit(0 if ok else 1)
     click.echo(f"hub demo: serving on http://{host}:{port} (Ctrl-C to stop)")
     run(settings, host=host, port=port, workers=None)
+
+
+@main.command()
+@click.argument("partner_id")
+@click.argument("scopes")
+@click.option("--issuer", default=None,
+              help="the hub's URL, which must be its HUB_ISSUER [default: $HUB_ISSUER, "
+                   "else http://127.0.0.1:8000]")
+@click.option("--key", "key_path", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the partner's private JWK [default: keys/demo/PARTNER_ID.jwk]")
+def token(partner_id: str, scopes: str, issuer: str | None, key_path: Path | None) -> None:
+    """Print a bearer token for PARTNER_ID with SCOPES (space-separated), for trying the API.
+
+    Signs a fresh RFC 7523 client assertion with the partner's key and trades it at
+    ISSUER/oauth/token. A refusal prints the OAuth error code and exits 1.
+    """
+    from hub.demo.client import HubUnavailable, PartnerClient, TokenRefused
+
+    settings = _settings()
+    url = (issuer or settings.issuer).rstrip("/")
+    path = key_path or settings.keys_dir / "demo" / f"{partner_id}.jwk"
+    try:
+        private = json.loads(path.read_text(encoding="utf-8"))
+        client = PartnerClient(url, url, settings.keys_dir)
+        click.echo(client.request_token(partner_id, scopes, private))
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read a private JWK for {partner_id}: {exc}") from None
+    except HubUnavailable as exc:
+        raise click.ClickException(f"cannot reach the hub at {url}: {exc}") from None
+    except TokenRefused as exc:
+        hint = ""
+        if exc.error == "invalid_client":
+            hint = f" (is {url} the server's HUB_ISSUER, and {partner_id} its key's partner?)"
+        raise click.ClickException(f"token refused: {exc}{hint}") from None
 
 
 @main.group()

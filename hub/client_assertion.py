@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -47,7 +48,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("partner_id")
     parser.add_argument("private_jwk", type=Path)
-    parser.add_argument("--aud", default=f"{DEFAULT_ISSUER}/oauth/token")
+    issuer = os.environ.get("HUB_ISSUER") or DEFAULT_ISSUER  # the hub's own default
+    parser.add_argument("--aud", default=f"{issuer.rstrip('/')}/oauth/token")
     parser.add_argument("--lifetime", type=int, default=60)
     args = parser.parse_args()
     private = json.loads(args.private_jwk.read_text(encoding="utf-8"))

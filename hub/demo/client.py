@@ -24,6 +24,20 @@ class HubUnavailable(RuntimeError):
     """The hub did not answer (connection refused, reset, timed out)."""
 
 
+class TokenRefused(RuntimeError):
+    """The token endpoint said no, with its RFC 6749 section 5.2 ``error`` code.
+
+    Carried as data, not buried in a traceback, so ``hub token`` can print the code a
+    developer acts on (``invalid_scope``, ``invalid_client``, ...) and exit non-zero.
+    """
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        self.status = status
+        self.error = error
+        self.description = description
+        super().__init__(f"{status} {error}: {description}" if description else f"{status} {error}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Reply:
     """One HTTP answer: status, content type and the body (parsed when it is JSON)."""
@@ -101,14 +115,30 @@ class PartnerClient:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         return self.raw("POST", "/oauth/token", form, headers)
 
+    def request_token(
+        self, partner_id: str, scope: str, private_jwk: dict[str, Any] | None = None
+    ) -> str:
+        """Sign a fresh assertion (demo key unless ``private_jwk``) and trade it for a token.
+
+        Raises :class:`TokenRefused` with the endpoint's ``error`` code when it says no.
+        """
+        jwk = private_jwk if private_jwk is not None else self.private_jwk(partner_id)
+        assertion = make_assertion(partner_id, jwk, audience=self.token_url)
+        reply = self.exchange(assertion, scope)
+        if reply.status == 200 and isinstance(reply.body, dict) and "access_token" in reply.body:
+            return str(reply.body["access_token"])
+        body = reply.body if isinstance(reply.body, dict) else {}
+        raise TokenRefused(
+            reply.status,
+            str(body.get("error") or "unexpected_response"),
+            str(body.get("error_description") or ""),
+        )
+
     def token(self, partner_id: str, scope: str = SHARING_SCOPES) -> str:
         """A bearer token for the partner (cached for the run; tokens live ten minutes)."""
         key = (partner_id, scope)
         if key not in self._tokens:
-            reply = self.exchange(self.assertion(partner_id), scope)
-            if reply.status != 200:
-                raise RuntimeError(f"token for {partner_id} refused: {reply.status} {reply.body}")
-            self._tokens[key] = str(reply.body["access_token"])
+            self._tokens[key] = self.request_token(partner_id, scope)
         return self._tokens[key]
 
     # -- API -----------------------------------------------------------------------------
