@@ -246,9 +246,12 @@ def check_password(
             session, "sign_in_failed", person=person, endpoint=endpoint, at=now,
             detail={"reason": refusal},
         )
-        return PasswordOutcome(None, refusal)
+        # Only someone who knows the password learns that the account is paused; anyone
+        # else sees the same answer as for an unknown email (no account discovery).
+        return PasswordOutcome(None, refusal if matched else "bad_credentials")
     if not matched:
-        return PasswordOutcome(None, register_failure(session, rules, person, endpoint, now))
+        register_failure(session, rules, person, endpoint, now)
+        return PasswordOutcome(None, "bad_credentials")
     return PasswordOutcome(person)
 
 
