@@ -143,10 +143,10 @@ def _csrf_refused(_error: CSRFError) -> tuple[str, int]:
     ), 400
 
 
-def _install_guard() -> None:
-    from hub.web import access
+def _guard() -> Any:
+    from hub.web.access import guard
 
-    bp.before_request(access.guard)
+    return guard()
 
 
-_install_guard()
+bp.before_request(_guard)

@@ -167,8 +167,11 @@ def load_person() -> SignedInPerson | None:
 
 def guard() -> Response | str | tuple[str, int] | None:
     """``before_request`` for the console blueprint: deny by default."""
-    g.console_person = load_person()
     endpoint = request.endpoint or ""
+    if endpoint == "console.static":
+        g.console_person = None  # files are public; no session look-up for each one
+        return None
+    g.console_person = load_person()
     if endpoint in PUBLIC_ENDPOINTS:
         return None
     person: SignedInPerson | None = g.console_person
