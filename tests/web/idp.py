@@ -34,6 +34,9 @@ class IdentityProvider:
     key: RSAKey = dataclasses.field(default_factory=lambda: RSAKey.generate_key(2048, {"kid": "idp-1"}))
     codes: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     tokens_issued: int = 0
+    # Knobs for the refusal tests: claims to overwrite, or a key nobody published.
+    tamper: dict[str, Any] = dataclasses.field(default_factory=dict)
+    rogue_key: RSAKey | None = None
 
 
 def make_idp_app(idp: IdentityProvider) -> Flask:
@@ -110,7 +113,8 @@ def make_idp_app(idp: IdentityProvider) -> Flask:
             "iss": idp.issuer, "sub": idp.subject, "aud": idp.client_id, "iat": now,
             "exp": now + 300, "nonce": pending["nonce"], "email": idp.email,
         }
-        id_token = jwt.encode({"alg": "RS256", "kid": "idp-1"}, claims, idp.key)
+        claims.update(idp.tamper)
+        id_token = jwt.encode({"alg": "RS256", "kid": "idp-1"}, claims, idp.rogue_key or idp.key)
         idp.tokens_issued += 1
         return jsonify(access_token=secrets.token_urlsafe(16), token_type="Bearer",
                        expires_in=300, id_token=id_token)

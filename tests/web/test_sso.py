@@ -126,6 +126,26 @@ def test_sso_refuses_a_changed_subject(app, client, idp, sso_person):
     assert other.get(_through_the_idp(other, idp)).status_code == 403
 
 
+@pytest.mark.parametrize("tamper", [
+    {"iss": "http://evil.example"},
+    {"aud": "some-other-client"},
+    {"nonce": "not-the-nonce"},
+    {"exp": 1_000_000_000},
+])
+def test_a_bad_id_token_is_refused(client, idp, sso_person, tamper):
+    idp.tamper = tamper
+    assert client.get(_through_the_idp(client, idp)).status_code == 403
+    assert client.get("/console/").status_code == 302
+
+
+def test_an_id_token_signed_with_an_unpublished_key_is_refused(client, idp, sso_person):
+    from joserfc.jwk import RSAKey
+
+    idp.rogue_key = RSAKey.generate_key(2048, {"kid": "idp-1"})
+    assert client.get(_through_the_idp(client, idp)).status_code == 403
+    assert client.get("/console/").status_code == 302
+
+
 def test_a_forged_callback_is_refused(client, idp, sso_person):
     client.get("/console/sso/kent-police")
     response = client.get("/console/sso/kent-police/callback?code=made-up&state=made-up")
