@@ -150,3 +150,18 @@ def test_person_rows_hold_no_plain_password(app, console_people):
         person = db.session().scalar(select(Person).where(Person.email == console_people["dpo"].email))
     assert person.password_hash.startswith("$argon2id$")
     assert console_people["dpo"].password not in person.password_hash
+
+
+def test_console_posts_over_https_pass_the_strict_referer_check(app, console_people):
+    """Production checks the Referer on HTTPS; console pages let the browser send it."""
+    app.config["WTF_CSRF_SSL_STRICT"] = True
+    client = app.test_client()
+    page = client.get("/console/login", base_url="https://localhost")
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    form = {"csrf_token": csrf_token(page.get_data(as_text=True)),
+            "email": console_people["dpo"].email, "password": console_people["dpo"].password}
+    missing = client.post("/console/login", data=form, base_url="https://localhost")
+    assert missing.status_code == 400  # no Referer: refused
+    ok = client.post("/console/login", data=form, base_url="https://localhost",
+                     headers={"Referer": "https://localhost/console/login"})
+    assert ok.status_code == 302
