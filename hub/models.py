@@ -8,6 +8,13 @@ from hub.delivery.models import OutboxMessage
 from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
 from hub.oauth.models import AccessToken, UsedAssertion
 from hub.partners.models import Partner
+from hub.people.models import (
+    ConsoleSession,
+    Person,
+    RecoveryCode,
+    SecurityEvent,
+    WebAuthnCredential,
+)
 from hub.sharing.models import Alert, Disclosure, IdempotencyRecord, InboxItem
 
 metadata = Base.metadata
@@ -16,6 +23,7 @@ __all__ = [
     "AccessToken",
     "Alert",
     "AgreementRecord",
+    "ConsoleSession",
     "Disclosure",
     "IdempotencyRecord",
     "InboxItem",
@@ -25,6 +33,10 @@ __all__ = [
     "LedgerNode",
     "OutboxMessage",
     "Partner",
+    "Person",
+    "RecoveryCode",
+    "SecurityEvent",
     "UsedAssertion",
+    "WebAuthnCredential",
     "metadata",
 ]
