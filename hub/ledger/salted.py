@@ -9,8 +9,9 @@ manner of SD-JWT disclosures and Certificate Transparency pre-certificates:
   JSON (so the entry is ``{`` + members joined by ``,`` + ``}``);
 - its digest is ``SHA-256(salt || member)``, with its own 16-byte random salt;
 - every event type has a fixed number of *slots* (its allow-listed keys); a member the
-  event does not use fills its slot with a decoy ``SHA-256(salt)``, so the number of
-  digests says nothing about which optional members are present;
+  event does not use fills its slot with a decoy, 32 random bytes (as unguessable as a
+  digest under an unknown salt), so the number of digests says nothing about which
+  optional members are present;
 - the leaf input is ``0x02 || the digests, sorted``, and the leaf hash is RFC 9162's
   ``SHA-256(0x00 || leaf input)``. A format 1 entry starts with ``{``, so the two formats
   can never produce the same leaf input.
@@ -73,9 +74,11 @@ def member_digest(salt: bytes, member: bytes) -> bytes:
     return _sha256(salt + member).digest()
 
 
-def decoy_digest(salt: bytes) -> bytes:
-    """``SHA-256(salt)``: fills an unused slot; indistinguishable from a member digest."""
-    return _sha256(salt).digest()
+def salts_size(members: int, slots: int) -> int:
+    """Bytes of randomness an entry needs: a salt per member, a decoy per unused slot."""
+    if members > slots:
+        raise MalformedEntry("more members than the type has slots")
+    return members * SALT_SIZE + (slots - members) * DIGEST_SIZE
 
 
 def leaf_input(digests: Sequence[bytes]) -> bytes:
@@ -94,14 +97,15 @@ def split_members(entry: bytes) -> list[bytes]:
 
 
 def stored_digests(entry: bytes, salts: bytes) -> list[bytes]:
-    """Every digest of a stored entry: its members' (salts in member order), then decoys."""
+    """Every digest of a stored entry: its members' (``salts`` holds their salts in member
+    order), then the decoys stored after them."""
     members = split_members(entry)
-    if len(salts) % SALT_SIZE or len(salts) // SALT_SIZE < len(members):
+    cut = len(members) * SALT_SIZE
+    if len(salts) < cut or (len(salts) - cut) % DIGEST_SIZE:
         raise MalformedEntry("salts do not fit the entry")
     sha, size = _sha256, SALT_SIZE
     digests = [sha(salts[i * size : i * size + size] + m).digest() for i, m in enumerate(members)]
-    decoys = range(len(members) * size, len(salts), size)
-    digests += [sha(salts[i : i + size]).digest() for i in decoys]
+    digests += [salts[i : i + DIGEST_SIZE] for i in range(cut, len(salts), DIGEST_SIZE)]
     return digests
 
 

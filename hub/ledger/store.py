@@ -39,11 +39,11 @@ def canonical_entry(event: dict[str, object]) -> bytes:
     return json.dumps(event, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
-def _salts_size(event_type: str) -> int:
-    """Bytes of salt an entry of this type gets: none for public governance events."""
-    if event_type in PUBLIC_TYPES:
+def _salts_size(event: dict[str, object]) -> int:
+    """Bytes of salts and decoys an entry gets: none for public governance events."""
+    if event["type"] in PUBLIC_TYPES:
         return 0
-    return member_slots(event_type) * salted.SALT_SIZE
+    return salted.salts_size(len(event), member_slots(str(event["type"])))
 
 
 def lock_head(session: Session) -> merkle.Frontier:
@@ -81,7 +81,7 @@ def append_entries(session: Session, events: Iterable[dict[str, object]]) -> lis
     blobs = [canonical_entry(event) for event in events]
     if not blobs:
         return []
-    sizes = [_salts_size(str(event["type"])) for event in events]
+    sizes = [_salts_size(event) for event in events]
     pool = os.urandom(sum(sizes))
     rows: list[dict[str, object]] = []
     offset = 0

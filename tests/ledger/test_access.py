@@ -90,7 +90,8 @@ def stored(event: dict[str, Any], index: int = 0) -> LedgerEntry:
     if event["type"] in GOVERNANCE:
         return LedgerEntry(index=index, entry=blob, format=1, salts=None,
                            leaf_hash=merkle.leaf_hash(blob))
-    salts = bytes(range(16)) * member_slots(event["type"])
+    size = salted.salts_size(len(event), member_slots(event["type"]))
+    salts = (bytes(range(256)) * 4)[index : index + size]
     leaf = merkle.leaf_hash(salted.stored_leaf_input(blob, salts))
     return LedgerEntry(index=index, entry=blob, format=2, salts=salts, leaf_hash=leaf)
 

@@ -28,7 +28,8 @@ def test_append_returns_entries_with_canonical_json(session: Session) -> None:
     session.commit()
     assert [first.index] + [e.index for e in batch] == [0, 1, 2, 3]
     assert first.entry == rfc8785.dumps(event)
-    assert first.format == 2 and len(first.salts) == 16 * events.member_slots("disclosure")
+    decoys = events.member_slots("disclosure") - len(event)
+    assert first.format == 2 and len(first.salts) == 16 * len(event) + 32 * decoys
     assert first.leaf_hash == merkle.leaf_hash(salted.stored_leaf_input(first.entry, first.salts))
     assert store.tree_size(session) == 4
     assert store.get_entry(session, 2).entry == batch[1].entry
