@@ -1,5 +1,7 @@
 """``/api/v1/log``: the disclosure ledger's checkpoints, entries and proofs (``log:read``).
 
+Checkpoints, leaf hashes and proofs are for every partner; an entry's body only for those
+entitled to it (:mod:`hub.ledger.access`), 404 otherwise, exactly as for a missing index.
 Everything here can be checked offline with :mod:`hub.ledger.verify` or any RFC 9162 and
 C2SP signed-note implementation; the hub asks to be trusted for nothing.
 """
@@ -18,8 +20,9 @@ from flask_smorest import Blueprint
 from hub import db
 from hub.errors import HubError, NotFound
 from hub.ledger import service
+from hub.ledger.access import Reader
 from hub.ledger.errors import IndexOutOfRange, LedgerError, NoCheckpoint
-from hub.oauth.protector import requires
+from hub.oauth.protector import current_partner_id, current_scopes, requires
 
 blp = Blueprint("log", __name__, description="Disclosure ledger (RFC 9162, C2SP checkpoints)")
 TEXT = "text/plain; charset=utf-8"
@@ -27,8 +30,27 @@ TEXT = "text/plain; charset=utf-8"
 
 class EntrySchema(ma.Schema):
     index = ma.fields.Integer()
-    entry = ma.fields.Dict(metadata={"description": "The event (RFC 8785 canonical JSON)"})
-    leaf_hash = ma.fields.String(metadata={"description": "base64 SHA-256(0x00 || entry)"})
+    format = ma.fields.Integer(
+        metadata={"description": "1: leaf over the entry; 2: leaf over salted member digests"}
+    )
+    entry = ma.fields.Dict(
+        metadata={"description": "The members of the event the caller may read (docs/ledger.md)"}
+    )
+    leaf_hash = ma.fields.String(metadata={"description": "base64 RFC 9162 leaf hash"})
+    salts = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "Format 2: base64 16-byte salt of each member in entry"},
+    )
+    digests = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Format 2: base64 digests of the members not disclosed"},
+    )
+
+
+class LeafSchema(ma.Schema):
+    index = ma.fields.Integer()
+    leaf_hash = ma.fields.String(metadata={"description": "base64 RFC 9162 leaf hash"})
 
 
 class InclusionArgs(ma.Schema):
@@ -97,9 +119,23 @@ class Entry(MethodView):
     @requires("log:read")
     @blp.response(200, EntrySchema)
     def get(self, index: int) -> dict[str, Any]:
-        """One ledger entry by index."""
+        """The parts of one ledger entry the caller may read, with what verifies them.
+
+        404, exactly as for an index beyond the log, when the caller may read none of it.
+        """
+        reader = Reader(current_partner_id(), audit="log:audit" in current_scopes())
         with _ledger_problems():
-            return service.entry_view(db.session(), index)
+            return service.entry_view(db.session(), index, reader)
+
+
+@blp.route("/log/leaves/<int:index>")
+class Leaf(MethodView):
+    @requires("log:read")
+    @blp.response(200, LeafSchema)
+    def get(self, index: int) -> dict[str, Any]:
+        """The leaf hash of any entry (it reveals nothing about the entry)."""
+        with _ledger_problems():
+            return service.leaf_view(db.session(), index)
 
 
 @blp.route("/log/proofs/inclusion")

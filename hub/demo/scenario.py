@@ -15,7 +15,7 @@ from typing import Any
 
 from hub.demo.client import PartnerClient, Reply
 from hub.demo.script import Message, messages
-from hub.ledger.verify import VerificationError, verify_checkpoint, verify_inclusion
+from hub.ledger.verify import VerificationError, verify_receipt
 
 
 @dataclasses.dataclass
@@ -178,10 +178,8 @@ class Scenario:
         if "checkpoint" not in receipt or result.verifier_key is None:
             return
         try:
-            checkpoint = verify_checkpoint(receipt["checkpoint"], result.verifier_key)
-            verify_inclusion(
-                checkpoint, receipt["index"], receipt["leaf_hash"], receipt["inclusion"]["hashes"]
-            )
+            # the sender's members, their salts and the opaque digests, then the proof
+            checkpoint = verify_receipt(receipt, result.verifier_key)
         except (VerificationError, KeyError):
             return
         delivery.verified_at_size = checkpoint.size

@@ -2,9 +2,10 @@
 
 Every event type has an allow-list of keys and a validator per key. Unknown keys are
 rejected and every string must match a narrow shape (identifier, code, digest, commitment),
-so a caller cannot smuggle a name, an address or free text into the tree: the ledger is
-public to every partner and can never be edited, so what goes in must be safe forever.
-Subjects appear only as keyed commitments (:func:`subject_commitment`).
+so a caller cannot smuggle a name, an address or free text into the tree: entry bodies go to
+the parties to them (:mod:`hub.ledger.access`) and can never be edited, so what goes in must
+be safe forever. Subjects appear only as keyed commitments (:func:`subject_commitment`),
+which never leave the hub.
 """
 
 from __future__ import annotations
@@ -193,6 +194,8 @@ SCHEMAS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
             "payload_digest": DIGEST,
             "key_destroyed": _boolean,
             "subjects": _list_of(COMMITMENT, 16),
+            # Who was told (Art 19): lets the recipient read the entry about its notice.
+            "recipients": _list_of(IDENT, 64),
         },
         frozenset({"ref", "reason"}),
     ),
@@ -209,6 +212,15 @@ SCHEMAS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
         frozenset({"partner", "action"}),
     ),
 }
+
+
+# Governance events hold no personal data and are public; the others are salted (format 2).
+PUBLIC_TYPES = frozenset({"agreement", "key", "partner"})
+
+
+def member_slots(event_type: str) -> int:
+    """How many members an event of this type may have: its format 2 digest count."""
+    return len(_COMMON) + len(SCHEMAS[event_type][0])
 
 
 def _transforms(value: Any, path: str) -> None:

@@ -1,6 +1,7 @@
 """The database walk behind :func:`hub.ledger.verify.verify_ledger` (``hub log verify``).
 
-Nothing stored is trusted except the entry bytes: each leaf hash, each completed subtree,
+Nothing stored is trusted except the entry bytes (and, for format 2, their salts): each leaf
+hash, each completed subtree,
 the head row, every checkpoint's root, signature and consistency with the previous one is
 recomputed. Storage is untrusted (a superuser can disable the append-only triggers), so this
 walk is what actually detects tampering.
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
-from hub.ledger import merkle, scan, store
+from hub.ledger import merkle, salted, scan, store
 from hub.ledger.verify import (
     LedgerCorrupt,
     LedgerReport,
@@ -38,6 +39,23 @@ if TYPE_CHECKING:
     from hub.ledger.models import LedgerCheckpoint
 
 _sha256 = hashlib.sha256
+
+
+def entry_leaf(entry: bytes, entry_format: int, salts: bytes | None) -> bytes:
+    """The leaf hash a stored row should have; ``b""`` (matches nothing) if it cannot.
+
+    Format 1: ``SHA-256(0x00 || entry)``. Format 2: over the salted member digests, which
+    also checks the salts fit the entry. A format that disagrees with the salts' presence
+    (a row flipped from one format to the other) can have no valid leaf.
+    """
+    if entry_format == salted.FORMAT_PLAIN and salts is None:
+        return _sha256(b"\x00" + entry).digest()
+    if entry_format == salted.FORMAT_SALTED and salts is not None:
+        try:
+            return _sha256(b"\x00" + salted.stored_leaf_input(entry, salts)).digest()
+        except salted.MalformedEntry:
+            return b""
+    return b""
 
 
 class _Walk:
@@ -75,7 +93,13 @@ class _Walk:
         """
         start, stop = data.start, data.stop
         sha = _sha256
-        leaves = [sha(b"\x00" + entry).digest() for entry in data.entries]
+        if data.formats:
+            leaves = [
+                entry_leaf(e, f, s)
+                for e, f, s in zip(data.entries, data.formats, data.salts, strict=True)
+            ]
+        else:
+            leaves = [sha(b"\x00" + entry).digest() for entry in data.entries]
         below = b"".join(leaves)
         if not data.complete or len(leaves) != stop - start or below != data.leaf_hashes:
             self._find_bad_entry(start, stop)
@@ -114,10 +138,11 @@ class _Walk:
         position = start
         with self.db:
             rows = scan.entries_between(self.session, start, stop)
-        for index, blob, stored in rows:
+        for index, blob, stored, entry_format, salts in rows:
             if index != position:
                 break
-            if merkle.leaf_hash(blob) != bytes(stored):
+            salts = None if salts is None else bytes(salts)
+            if entry_leaf(bytes(blob), entry_format, salts) != bytes(stored):
                 self._note(position, "entry does not match its stored leaf hash (entry edited)")
                 return
             position += 1

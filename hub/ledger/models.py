@@ -19,7 +19,13 @@ HEAD_ID = 1
 
 
 class LedgerEntry(Base):
-    """One leaf: the RFC 8785 canonical JSON of an event and its RFC 9162 leaf hash."""
+    """One leaf: the RFC 8785 canonical JSON of an event and its RFC 9162 leaf hash.
+
+    ``format`` 1 (the first ledgers, and public governance events): the leaf is taken over
+    the entry itself. ``format`` 2 (:mod:`hub.ledger.salted`): over salted member digests;
+    ``salts`` holds the 16-byte salts, one per slot, and is released only with the members
+    a reader may see.
+    """
 
     __tablename__ = "ledger_entries"
 
@@ -30,6 +36,8 @@ class LedgerEntry(Base):
     entry: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    format: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=1, server_default="1")
+    salts: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     __table_args__ = (CheckConstraint("idx >= 0", name="idx_non_negative"),)
 

@@ -17,21 +17,27 @@ from hub.ledger.models import LedgerNode
 from hub.ledger.store import raw_rows
 
 _node_table = cast(Table, LedgerNode.__table__)
-def entries_between(session: Session, start: int, stop: int) -> list[tuple[int, bytes, bytes]]:
-    """``(index, entry, leaf_hash)`` for ``start <= index < stop``, sorted by index.
+Row = tuple[int, bytes, bytes, int, bytes | None]
+
+
+def entries_between(session: Session, start: int, stop: int) -> list[Row]:
+    """``(index, entry, leaf_hash, format, salts)`` for ``start <= index < stop``, by index.
 
     No ORDER BY: with stale statistics PostgreSQL sorts the chunk on disk, while the rows of
     an append-only table come back in index order anyway and a Python sort of sorted input
     is linear.
     """
-    sql = "SELECT idx, entry, leaf_hash FROM ledger_entries WHERE idx >= ? AND idx < ?"
-    rows: list[tuple[int, bytes, bytes]] = raw_rows(session, sql, (start, stop))  # type: ignore[assignment]
+    sql = (
+        "SELECT idx, entry, leaf_hash, format, salts FROM ledger_entries "
+        "WHERE idx >= ? AND idx < ?"
+    )
+    rows: list[Row] = raw_rows(session, sql, (start, stop))  # type: ignore[assignment]
     rows.sort(key=_first)
     return rows
 
 
-def _first(row: tuple[int, bytes, bytes]) -> int:
-    return row[0]
+def _first(row: tuple[Any, ...]) -> int:
+    return int(row[0])
 
 
 @dataclasses.dataclass(slots=True)
@@ -39,6 +45,8 @@ class Chunk:
     """What verification needs for entries ``[start, stop)``, in index order.
 
     ``entries`` are the entry bytes and ``leaf_hashes`` the stored leaf hashes concatenated;
+    ``formats`` and ``salts`` are each entry's format and salts (``None`` for format 1), or
+    both empty when every entry of the chunk is format 1 (the plain hashing loop applies);
     ``levels[level]`` is the concatenation of the stored hashes of the complete subtrees at
     ``level`` inside the chunk. ``complete`` is False when the rows read are not exactly the
     indexes ``[start, stop)`` (missing rows); the caller then takes the exact, slow path.
@@ -50,6 +58,8 @@ class Chunk:
     entries: list[bytes]
     leaf_hashes: bytes
     levels: dict[int, bytes]
+    formats: list[int] = dataclasses.field(default_factory=list)
+    salts: list[bytes | None] = dataclasses.field(default_factory=list)
 
 
 class ChunkReader:
@@ -93,7 +103,8 @@ class ChunkReader:
             # No ORDER BY (stale statistics make PostgreSQL sort on disk): the index comes
             # back with each row and is checked; heap order is index order in practice.
             rows = self._rows(
-                "SELECT idx, entry, leaf_hash FROM ledger_entries WHERE idx >= ? AND idx < ?",
+                "SELECT idx, entry, leaf_hash, format, salts FROM ledger_entries "
+                "WHERE idx >= ? AND idx < ?",
                 (start, stop),
             )
             indexes = [row[0] for row in rows]
@@ -114,11 +125,12 @@ class ChunkReader:
                 blobs = {
                     lv: bytes(b) if b is not None else b"" for lv, b in self._rows(sql, params)
                 }
-            return Chunk(start, stop, complete, entries, leaf_hashes, blobs)
+            return Chunk(start, stop, complete, entries, leaf_hashes, blobs, *_formats(rows, 3))
         # SQLite: idx is the rowid, so ORDER BY is free and, with the primary key, exactly
         # ``count`` rows in the range means exactly the indexes [start, stop) in order.
         rows = self._rows(
-            "SELECT entry, leaf_hash FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+            "SELECT entry, leaf_hash, format, salts FROM ledger_entries "
+            "WHERE idx >= ? AND idx < ? ORDER BY idx",
             (start, stop),
         )
         entries = [row[0] for row in rows]
@@ -131,7 +143,17 @@ class ChunkReader:
                 (level, start >> level, stop >> level),
             )
             blobs[level] = b"".join([row[0] for row in hashes])
-        return Chunk(start, stop, len(rows) == count, entries, leaf_hashes, blobs)
+        chunk = Chunk(start, stop, len(rows) == count, entries, leaf_hashes, blobs)
+        chunk.formats, chunk.salts = _formats(rows, 2)
+        return chunk
+
+
+def _formats(rows: list[tuple[Any, ...]], at: int) -> tuple[list[int], list[bytes | None]]:
+    """Formats and salts from column ``at`` on, or two empty lists if all are format 1."""
+    formats = [row[at] for row in rows]
+    if all(f == 1 for f in formats) and all(row[at + 1] is None for row in rows):
+        return [], []
+    return formats, [None if row[at + 1] is None else bytes(row[at + 1]) for row in rows]
 
 
 def level_blob(session: Session, level: int, first: int, last: int) -> bytes:

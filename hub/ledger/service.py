@@ -13,9 +13,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session
 
-from hub.ledger import store
+from hub.ledger import salted, store
+from hub.ledger.access import Reader, readable_members
 from hub.ledger.checkpoint import verifier_key
-from hub.ledger.errors import NoCheckpoint
+from hub.ledger.errors import IndexOutOfRange, NoCheckpoint
+from hub.ledger.models import LedgerEntry
 
 
 def _b64(value: bytes) -> str:
@@ -35,14 +37,56 @@ def log_verifier_key(key: Ed25519PrivateKey | Ed25519PublicKey, origin: str) -> 
     return verifier_key(origin, key)
 
 
-def entry_view(session: Session, index: int) -> dict[str, Any]:
-    """``{index, entry, leaf_hash}``: the parsed event and its base64 leaf hash."""
-    entry = store.get_entry(session, index)
-    return {
+def entry_view(session: Session, index: int, reader: Reader) -> dict[str, Any]:
+    """What ``reader`` may read of entry ``index``, with what it needs to verify it.
+
+    Raises the same :class:`IndexOutOfRange` for an entry the reader may not read as for
+    one that does not exist, so a 404 says nothing about either.
+    """
+    entry = session.get(LedgerEntry, index) if index >= 0 else None
+    view = None if entry is None else view_of(entry, reader)
+    if view is None:
+        raise IndexOutOfRange(f"no ledger entry {index} that you may read")
+    return view
+
+
+def view_of(entry: LedgerEntry, reader: Reader) -> dict[str, Any] | None:
+    """``{index, format, entry, leaf_hash[, salts, digests]}`` for ``reader``, or ``None``.
+
+    ``entry`` holds the members the reader may read (:func:`readable_members`). Format 2
+    adds the salts of exactly those members and the digests of every other slot, opaque
+    and sorted, so the reader recomputes the leaf (:func:`hub.ledger.verify.verify_entry_view`)
+    and learns nothing about what it was not given.
+    """
+    blob = bytes(entry.entry)
+    event = json.loads(blob)
+    allowed = readable_members(event, reader)
+    if allowed is None:
+        return None
+    view: dict[str, Any] = {
         "index": entry.index,
-        "entry": json.loads(entry.entry),
+        "format": entry.format,
+        "entry": {name: event[name] for name in sorted(allowed)},
         "leaf_hash": _b64(bytes(entry.leaf_hash)),
     }
+    if entry.format == salted.FORMAT_SALTED and entry.salts is not None:
+        salts = bytes(entry.salts)
+        digests = salted.stored_digests(blob, salts)
+        names = sorted(event)
+        size = salted.SALT_SIZE
+        view["salts"] = {
+            name: _b64(salts[i * size : (i + 1) * size])
+            for i, name in enumerate(names)
+            if name in allowed
+        }
+        hidden = [d for i, d in enumerate(digests) if i >= len(names) or names[i] not in allowed]
+        view["digests"] = [_b64(d) for d in sorted(hidden)]
+    return view
+
+
+def leaf_view(session: Session, index: int) -> dict[str, Any]:
+    """``{index, leaf_hash}`` for any entry: public, like proofs and checkpoints."""
+    return {"index": index, "leaf_hash": _b64(bytes(store.get_entry(session, index).leaf_hash))}
 
 
 def inclusion_view(session: Session, index: int, tree_size: int) -> dict[str, Any]:
@@ -57,15 +101,23 @@ def consistency_view(session: Session, first: int, second: int) -> dict[str, Any
     return {"from": first, "to": second, "hashes": [_b64(h) for h in hashes]}
 
 
-def receipt(session: Session, index: int) -> dict[str, Any]:
-    """A disclosure receipt: leaf index and hash, plus proof and checkpoint once one covers it.
+def receipt(session: Session, index: int, reader: Reader) -> dict[str, Any]:
+    """A receipt for ``reader``: its view of the entry, plus proof and checkpoint once one
+    covers it.
 
-    Sender and recipient can check it offline with :mod:`hub.ledger.verify`.
+    Sender and recipient check it offline with :func:`hub.ledger.verify.verify_receipt`.
     """
-    entry = store.get_entry(session, index)
-    result: dict[str, Any] = {"index": index, "leaf_hash": _b64(bytes(entry.leaf_hash))}
-    checkpoint = store.checkpoint_covering(session, index)
+    return with_proof(session, store.get_entry(session, index), reader)
+
+
+def with_proof(session: Session, entry: LedgerEntry, reader: Reader) -> dict[str, Any]:
+    """``reader``'s view of ``entry`` and, once a checkpoint covers it, proof and note."""
+    result = view_of(entry, reader) or {
+        "index": entry.index,
+        "leaf_hash": _b64(bytes(entry.leaf_hash)),
+    }
+    checkpoint = store.checkpoint_covering(session, entry.index)
     if checkpoint is not None:
         result["checkpoint"] = checkpoint.note
-        result["inclusion"] = inclusion_view(session, index, checkpoint.tree_size)
+        result["inclusion"] = inclusion_view(session, entry.index, checkpoint.tree_size)
     return result

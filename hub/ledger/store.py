@@ -8,6 +8,7 @@ proof reads the O(log n) completed subtrees its plan names, in one query.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from typing import cast
 
@@ -16,9 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
-from hub.ledger import merkle
+from hub.ledger import merkle, salted
 from hub.ledger.errors import CorruptStore, IndexOutOfRange
-from hub.ledger.events import validate_event
+from hub.ledger.events import PUBLIC_TYPES, member_slots, validate_event
 from hub.ledger.models import HEAD_ID, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
 
 _entries = cast(Table, LedgerEntry.__table__)
@@ -36,6 +37,13 @@ def canonical_entry(event: dict[str, object]) -> bytes:
     """
     validate_event(event)
     return json.dumps(event, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _salts_size(event: dict[str, object]) -> int:
+    """Bytes of salts and decoys an entry gets: none for public governance events."""
+    if event["type"] in PUBLIC_TYPES:
+        return 0
+    return salted.salts_size(len(event), member_slots(str(event["type"])))
 
 
 def lock_head(session: Session) -> merkle.Frontier:
@@ -64,21 +72,34 @@ def append_entry(session: Session, event: dict[str, object]) -> LedgerEntry:
 def append_entries(session: Session, events: Iterable[dict[str, object]]) -> list[LedgerEntry]:
     """Append events in order, as one batch, inside the caller's transaction.
 
-    Validation and canonicalisation happen before the head is locked, so the lock is held
-    only for the hashing and the inserts.
+    Validation, canonicalisation and the leaf hashes happen before the head is locked, so
+    the lock is held only for the tree and the inserts. Public governance events keep
+    format 1; every other event is salted (format 2), with the salts of the whole batch
+    drawn in one ``os.urandom`` call.
     """
+    events = list(events)
     blobs = [canonical_entry(event) for event in events]
     if not blobs:
         return []
+    sizes = [_salts_size(event) for event in events]
+    pool = os.urandom(sum(sizes))
+    rows: list[dict[str, object]] = []
+    offset = 0
+    for blob, size in zip(blobs, sizes, strict=True):
+        if not size:
+            leaf = merkle.leaf_hash(blob)
+            rows.append({"entry": blob, "format": 1, "salts": None, "leaf_hash": leaf})
+            continue
+        salts = pool[offset : offset + size]
+        offset += size
+        leaf = merkle.leaf_hash(salted.stored_leaf_input(blob, salts))
+        rows.append({"entry": blob, "format": 2, "salts": salts, "leaf_hash": leaf})
     frontier = lock_head(session)
     start, now = frontier.size, utcnow()
     entry_rows, node_rows = [], []
-    for offset, blob in enumerate(blobs):
-        leaf = merkle.leaf_hash(blob)
-        entry_rows.append(
-            {"index": start + offset, "entry": blob, "leaf_hash": leaf, "created_at": now}
-        )
-        for level, index, value in frontier.append(leaf):
+    for offset, row in enumerate(rows):
+        entry_rows.append({**row, "index": start + offset, "created_at": now})
+        for level, index, value in frontier.append(cast(bytes, row["leaf_hash"])):
             node_rows.append({"level": level, "idx": index, "hash": value})
     entries = list(session.scalars(insert(LedgerEntry).returning(LedgerEntry), entry_rows))
     if node_rows:

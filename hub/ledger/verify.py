@@ -1,8 +1,11 @@
 """Verify the hub's ledger: checkpoints, inclusion, consistency, and (for the DPO) everything.
 
-A partner needs only this file, ``merkle.py`` and ``cryptography``: no database, no Flask,
-no hub code. Checkpoints are C2SP tlog-checkpoint bodies inside C2SP signed notes with
-Ed25519 signatures; verifier keys use the note format ``name+hexkeyid+base64(0x01||pk)``.
+A partner needs only this file, ``merkle.py``, ``salted.py`` and ``cryptography``: no
+database, no Flask, no hub code. Checkpoints are C2SP tlog-checkpoint bodies inside C2SP
+signed notes with Ed25519 signatures; verifier keys use the note format
+``name+hexkeyid+base64(0x01||pk)``. Entry views and receipts (format 2: salted member
+digests, :mod:`hub.ledger.salted`) verify with :func:`verify_entry_view` and
+:func:`verify_receipt`.
 
 :func:`verify_ledger` is the one function that reads the hub's database (``hub log verify``);
 it imports the store lazily so the offline functions stay dependency-free.
@@ -15,16 +18,17 @@ import binascii
 import dataclasses
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 try:
-    from . import merkle
-except ImportError:  # used as a loose file next to merkle.py
+    from . import merkle, salted
+except ImportError:  # used as loose files next to merkle.py and salted.py
     import merkle  # type: ignore[no-redef]
+    import salted  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -195,6 +199,73 @@ def verify_entry(
 ) -> None:
     """Check the canonical entry bytes themselves are at ``index`` (hash computed here)."""
     verify_inclusion(checkpoint, index, merkle.leaf_hash(entry), hashes)
+
+
+def entry_view_leaf(view: Mapping[str, Any]) -> bytes:
+    """Recompute the leaf hash from an entry view (``/log/entries/{i}`` or a receipt).
+
+    Format 1: ``SHA-256(0x00 || RFC 8785(entry))``, so only a whole entry verifies. Format 2:
+    each disclosed member's digest from its salt, plus the opaque ``digests`` of the members
+    not disclosed, sorted, as the leaf input (:mod:`hub.ledger.salted`).
+    """
+    entry = view.get("entry")
+    if not isinstance(entry, dict):
+        raise VerificationError("the view has no entry")
+    fmt = view.get("format", salted.FORMAT_PLAIN)
+    if fmt == salted.FORMAT_PLAIN:
+        body = "{" + ",".join(salted.member_bytes(k, entry[k]).decode() for k in sorted(entry))
+        return merkle.leaf_hash((body + "}").encode())
+    if fmt != salted.FORMAT_SALTED:
+        raise VerificationError(f"unknown entry format {fmt!r}")
+    salts = view.get("salts")
+    if not isinstance(salts, dict) or not isinstance(view.get("digests"), list):
+        raise VerificationError("a format 2 view needs salts and digests")
+    salt_bytes = dict(zip(salts, _hashes(list(salts.values())), strict=True))
+    others = _hashes(view["digests"])
+    if any(len(s) != salted.SALT_SIZE for s in salt_bytes.values()) or any(
+        len(d) != salted.DIGEST_SIZE for d in others
+    ):
+        raise VerificationError("malformed salt or digest")
+    try:
+        return merkle.leaf_hash(salted.view_leaf_input(entry, salt_bytes, others))
+    except (salted.MalformedEntry, TypeError, ValueError) as exc:
+        raise VerificationError(f"malformed entry view: {exc}") from None
+
+
+def verify_entry_view(view: Mapping[str, Any], leaf_hash: bytes | str | None = None) -> bytes:
+    """Check the view's members commit to ``leaf_hash`` (default: the view's own).
+
+    Returns the leaf hash, ready for :func:`verify_inclusion`.
+    """
+    expected = view.get("leaf_hash") if leaf_hash is None else leaf_hash
+    if expected is None:
+        raise VerificationError("no leaf hash to check the view against")
+    (wanted,) = _hashes([expected])
+    computed = entry_view_leaf(view)
+    if computed != wanted:
+        raise VerificationError("the entry's members do not match its leaf hash")
+    return computed
+
+
+def verify_receipt(
+    receipt: Mapping[str, Any], verifier_key: Any, origin: str | None = None
+) -> Checkpoint:
+    """Check a receipt offline: its members, its leaf, its inclusion proof and checkpoint.
+
+    A fresh receipt may have no checkpoint yet; fetch it again (``GET /api/v1/referrals/
+    {id}``) or ask ``/api/v1/log/proofs/inclusion`` once a checkpoint covers the index.
+    """
+    leaf = verify_entry_view(receipt)
+    if "checkpoint" not in receipt or "inclusion" not in receipt:
+        raise VerificationError("no checkpoint covers this receipt yet")
+    checkpoint = verify_checkpoint(receipt["checkpoint"], verifier_key, origin)
+    inclusion = receipt["inclusion"]
+    if inclusion.get("index") != receipt.get("index") or inclusion.get("tree_size") != (
+        checkpoint.size
+    ):
+        raise VerificationError("the inclusion proof is not for this entry and checkpoint")
+    verify_inclusion(checkpoint, int(receipt["index"]), leaf, inclusion["hashes"])
+    return checkpoint
 
 
 def verify_consistency(old: Checkpoint, new: Checkpoint, hashes: Sequence[bytes | str]) -> None:

@@ -112,6 +112,11 @@ def current_partner_id() -> str:
     return str(current_token.client_id)
 
 
+def current_scopes() -> frozenset[str]:
+    """The scopes the current token holds (for routes whose answer depends on one)."""
+    return frozenset(str(current_token.get_scope() or "").split())
+
+
 def init_app(app: Any) -> None:
     """Register the specific handler (Flask picks it over the generic HTTPException one)."""
     app.register_error_handler(OAuthResourceError, render_resource_error)

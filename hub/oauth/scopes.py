@@ -7,11 +7,17 @@ SCOPES: dict[str, str] = {
     "agreements:read": "List the caller's information-sharing agreements and dry-run decisions",
     "referrals:write": "Send referrals and alerts, correct or withdraw them",
     "referrals:read": "Read the caller's inbox and the referrals it sent or received",
-    "log:read": "Read the disclosure ledger: checkpoints, entries and proofs",
+    "log:read": "Read the disclosure ledger: checkpoints, leaf hashes, proofs, and the parts "
+    "of the caller's own entries it is entitled to",
+    "log:audit": "Agency DPO: read whole entries the caller's agency is actor or recipient of "
+    "(never subject commitments); only when the partner file grants it",
 }
 
-# What a partner's client may ask for unless its partner file narrows it.
-DEFAULT_PARTNER_SCOPES: tuple[str, ...] = tuple(SCOPES)
+# Scopes a partner gets only when its partner file lists them.
+PRIVILEGED_SCOPES: frozenset[str] = frozenset({"log:audit"})
+
+# What a partner's client may ask for unless its partner file narrows (or widens) it.
+DEFAULT_PARTNER_SCOPES: tuple[str, ...] = tuple(s for s in SCOPES if s not in PRIVILEGED_SCOPES)
 
 
 def parse_scope(scope: str | None) -> list[str]:

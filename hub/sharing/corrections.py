@@ -30,6 +30,7 @@ from hub.db import utcnow
 from hub.delivery.outbox import enqueue
 from hub.errors import Conflict, NotFound, ValidationFailed, field_pointer
 from hub.ledger import store
+from hub.ledger.access import Reader
 from hub.ledger.checkpoint import maybe_checkpoint
 from hub.ledger.events import make_event, payload_digest, refusal_event, validate_event
 from hub.ledger.service import receipt
@@ -144,7 +145,7 @@ def correct_disclosure(
         "payload_digest": digest,
         "ledger_index": entry.index,
         "notified": [disclosure.recipient_id],
-        "receipt": receipt(session, entry.index),
+        "receipt": receipt(session, entry.index, Reader(sender)),
     }
     session.commit()
     return result
@@ -172,7 +173,7 @@ def withdraw_disclosure(
         "reason": reason,
         "ledger_index": erased.ledger_index,
         "notified": [disclosure.recipient_id],
-        "receipt": receipt(session, erased.ledger_index),
+        "receipt": receipt(session, erased.ledger_index, Reader(sender)),
     }
     session.commit()
     return result
@@ -204,6 +205,7 @@ def erase_disclosures(
             payload_digest=disclosure.payload_digest,
             key_destroyed=True,
             subjects=list(disclosure.subjects),
+            recipients=[disclosure.recipient_id],
         )
         validate_event(event, ctx.field_names)
         events.append(event)

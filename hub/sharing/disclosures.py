@@ -27,6 +27,7 @@ from hub.ledger.events import (
     refusal_event,
     validate_event,
 )
+from hub.ledger.models import LedgerEntry
 from hub.partners.models import Partner
 from hub.policy import Decision
 from hub.sharing.context import SharingContext
@@ -45,6 +46,8 @@ class Recorded:
     inbox_item: InboxItem | None = None
     # Set when this transaction signed a checkpoint (it then covers the entry).
     checkpoint_signed: bool = False
+    # The appended row (its salts make the sender's receipt without reading it back).
+    entry: LedgerEntry | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +91,7 @@ def record_all(
     results = []
     recipients = _partners(session, {d.recipient_id for _, d in prepared if d is not None})
     for (item, disclosure), entry in zip(prepared, entries, strict=True):
-        result = Recorded(item.decision, entry.index, bytes(entry.leaf_hash))
+        result = Recorded(item.decision, entry.index, bytes(entry.leaf_hash), entry=entry)
         if disclosure is not None:
             disclosure.ledger_index = entry.index
             session.add(disclosure)

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from hub.agreements.services import LivePolicy, live_policy
 from hub.db import utcnow
 from hub.errors import Conflict, HubError, field_pointer, problem_body
-from hub.ledger.service import receipt
+from hub.ledger.access import Reader
+from hub.ledger.service import receipt, view_of
 from hub.policy import Decision, RequestValidationError, decide
 from hub.sharing.context import SharingContext
 from hub.sharing.disclosures import Pending, Recorded, record_all
@@ -118,12 +119,15 @@ def refused_body(decision: Decision, ledger_index: int) -> dict[str, Any]:
 def fresh_receipt(session: Session, recorded: Recorded) -> dict[str, Any]:
     """The receipt for an entry appended in this transaction, without re-reading it.
 
-    Only a checkpoint signed in this same transaction can cover it; otherwise the proof and
-    checkpoint come later from ``GET /api/v1/referrals/{id}`` or ``/api/v1/log``.
+    It is the sender's (the actor's) view of its entry. Only a checkpoint signed in this
+    same transaction can cover it; otherwise the proof and checkpoint come later from
+    ``GET /api/v1/referrals/{id}`` or ``/api/v1/log``.
     """
+    reader = Reader(recorded.decision.sender)
     if recorded.checkpoint_signed:
-        return receipt(session, recorded.ledger_index)
-    return {
+        return receipt(session, recorded.ledger_index, reader)
+    view = view_of(recorded.entry, reader) if recorded.entry is not None else None
+    return view or {
         "index": recorded.ledger_index,
         "leaf_hash": base64.b64encode(recorded.leaf_hash).decode(),
     }

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hub.ledger.access import Reader
 from hub.ledger.service import receipt
 from hub.sharing.crypto import MasterKey, PayloadUnavailable, open_sealed
 from hub.sharing.models import Disclosure, InboxItem
@@ -29,7 +30,8 @@ def released_data(master_key: MasterKey, disclosure: Disclosure) -> dict[str, An
     return json.loads(plain)  # type: ignore[no-any-return]
 
 
-def _common(session: Session, disclosure: Disclosure) -> dict[str, Any]:
+def _common(session: Session, disclosure: Disclosure, reader: str) -> dict[str, Any]:
+    """What both parties see; the receipt is ``reader``'s own view of the ledger entry."""
     return {
         "id": disclosure.id,
         "kind": disclosure.kind,
@@ -46,7 +48,7 @@ def _common(session: Session, disclosure: Disclosure) -> dict[str, Any]:
         "basis": list(disclosure.basis),
         "created_at": disclosure.created_at.isoformat(),
         "erased": disclosure.erased_at is not None,
-        "receipt": receipt(session, disclosure.ledger_index),
+        "receipt": receipt(session, disclosure.ledger_index, Reader(reader)),
     }
 
 
@@ -55,7 +57,7 @@ def recipient_view(
 ) -> dict[str, Any]:
     """The recipient's view: released data, basis, retention; no withheld list."""
     return {
-        **_common(session, disclosure),
+        **_common(session, disclosure, disclosure.recipient_id),
         "data": released_data(master_key, disclosure),
         "retention_until": disclosure.retention_until.isoformat(),
     }
@@ -64,7 +66,7 @@ def recipient_view(
 def sender_view(session: Session, master_key: MasterKey, disclosure: Disclosure) -> dict[str, Any]:
     """The sender's view: what was released and withheld, status, outcome if returned."""
     return {
-        **_common(session, disclosure),
+        **_common(session, disclosure, disclosure.sender_id),
         "released": list(disclosure.fields_released),
         "transforms": dict(disclosure.transforms),
         "withheld": list(disclosure.fields_withheld),

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from hub.db import make_engine, make_sessionmaker
-from hub.ledger import merkle, store
+from hub.ledger import events, merkle, salted, store
 from hub.ledger.errors import IndexOutOfRange, InvalidEvent
 from hub.ledger.models import LedgerEntry, LedgerHead, LedgerNode
 from tests.ledger.conftest import pg_engine, sample_event
@@ -28,7 +28,9 @@ def test_append_returns_entries_with_canonical_json(session: Session) -> None:
     session.commit()
     assert [first.index] + [e.index for e in batch] == [0, 1, 2, 3]
     assert first.entry == rfc8785.dumps(event)
-    assert first.leaf_hash == merkle.leaf_hash(first.entry)
+    decoys = events.member_slots("disclosure") - len(event)
+    assert first.format == 2 and len(first.salts) == 16 * len(event) + 32 * decoys
+    assert first.leaf_hash == merkle.leaf_hash(salted.stored_leaf_input(first.entry, first.salts))
     assert store.tree_size(session) == 4
     assert store.get_entry(session, 2).entry == batch[1].entry
     assert store.append_entries(session, []) == []

@@ -74,11 +74,15 @@ def test_edited_subtree_hash_is_named(session: Session, signing_key) -> None:
 
 
 def _rewrite_history(session: Session, index: int) -> None:
-    """Edit an entry and recompute every derived hash, as a careful attacker would."""
+    """Edit an entry and recompute every derived hash, as a careful attacker would (a
+    format 1 leaf: no salts needed)."""
     _bypass_triggers(session)
     forged = b'{"type":"disclosure","forged":true}'
     session.execute(
-        text("UPDATE ledger_entries SET entry = :e, leaf_hash = :h WHERE idx = :i"),
+        text(
+            "UPDATE ledger_entries SET entry = :e, leaf_hash = :h, format = 1, salts = NULL "
+            "WHERE idx = :i"
+        ),
         {"e": forged, "h": merkle.leaf_hash(forged), "i": index},
     )
     leaves = [

@@ -10,10 +10,10 @@ from sqlalchemy import func, select, text
 
 from hub import db
 from hub.delivery.models import OutboxMessage
-from hub.ledger import store
+from hub.ledger import merkle, salted, store
 from hub.ledger.checkpoint import sign_checkpoint
 from hub.ledger.models import LedgerEntry
-from hub.ledger.verify import verify_checkpoint, verify_entry, verify_ledger
+from hub.ledger.verify import verify_checkpoint, verify_inclusion, verify_ledger
 from hub.partners.models import Partner
 from hub.sharing.crypto import PayloadUnavailable, open_sealed
 from hub.sharing.models import Disclosure, InboxItem
@@ -312,11 +312,13 @@ def test_withdrawal_erases_the_payload_and_every_proof_still_verifies(
     with app.app_context():
         session = db.session()
         verify_ledger(session, key)
-        entry = bytes(store.get_entry(session, index).entry)
+        stored = store.get_entry(session, index)
+        entry = bytes(stored.entry)
+        leaf = merkle.leaf_hash(salted.stored_leaf_input(entry, bytes(stored.salts)))
         for note in (old_note, new_note):
             checkpoint = verify_checkpoint(note, key)
-            verify_entry(
-                checkpoint, index, entry, store.inclusion_proof(session, index, checkpoint.size)
+            verify_inclusion(
+                checkpoint, index, leaf, store.inclusion_proof(session, index, checkpoint.size)
             )
     assert json.loads(entry)["payload_digest"] == row.payload_digest
     # and nothing more can be done with it
