@@ -77,7 +77,7 @@ def _safe_description(error: HTTPException) -> str | None:
 
 def init_app(app: Flask) -> None:
     """Configure OpenAPI 3.1, the OAuth security scheme and register the v1 blueprints."""
-    from hub.api import agreements, alerts, corrections, ledger, partners, referrals
+    from hub.api import agreements, alerts, corrections, guards, ledger, partners, referrals
 
     app.config.update(
         API_TITLE="hub partner API",
@@ -112,6 +112,7 @@ def init_app(app: Flask) -> None:
         },
     )
     app.register_error_handler(errors.HubError, errors.from_hub_error)
+    guards.init_app(app)
     for blueprint in (
         partners.blp,
         agreements.blp,

@@ -36,7 +36,7 @@ def get_partner(session: Session, partner_id: str) -> Partner:
     """The partner, or :class:`NotFound`."""
     partner = session.get(Partner, partner_id)
     if partner is None:
-        raise NotFound(f"no partner {partner_id!r}")
+        raise NotFound("no such partner")
     return partner
 
 

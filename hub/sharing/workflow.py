@@ -41,7 +41,7 @@ def set_status(
     """Move the caller's received referral on; carry an outcome back if the law allows."""
     referral = session.get(Disclosure, disclosure_id)
     if referral is None or partner_id not in {referral.sender_id, referral.recipient_id}:
-        raise NotFound(f"no referral {disclosure_id!r} sent by or to you")
+        raise NotFound("no such referral sent by or to you")
     if partner_id != referral.recipient_id:
         raise Conflict("only the recipient changes a referral's status; senders withdraw it")
     allowed = TRANSITIONS.get(referral.status, frozenset())
