@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 
 # Largest request body accepted anywhere (the 10,000-referral batch is the biggest).
 MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+# Same-origin everything, no framing, no inline script: the web console is built to it.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -33,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_api(app)
     _register_probes(app)
     _publish_webhook_key(app, settings)
-    _add_security_headers(app)
+    _add_security_headers(app, settings)
     return app
 
 
@@ -128,11 +135,17 @@ def _publish_webhook_key(app: Flask, settings: Settings) -> None:
     jwks.init_app(app, settings)
 
 
-def _add_security_headers(app: Flask) -> None:
-    """No caching of anything that may hold personal data or tokens; no sniffing."""
+def _add_security_headers(app: Flask, settings: Settings) -> None:
+    """No caching of anything that may hold personal data or tokens; no sniffing, no
+    framing, a strict CSP, HSTS when serving production over https, and no ``Server``
+    banner (the servers' own are dropped in hub/serving.py)."""
 
     @app.after_request
     def _headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        if settings.production:
+            response.headers["Strict-Transport-Security"] = HSTS
+        response.headers.pop("Server", None)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
