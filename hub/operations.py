@@ -149,11 +149,13 @@ def _partner_report(changes: services.PartnerChanges) -> list[str]:
     lines = [
         f"partners: {len(changes.added)} added, {len(changes.changed)} changed, "
         f"{len(changes.unchanged)} unchanged, {len(changes.deactivated)} deactivated"
+        + (f", {len(changes.reactivated)} reactivated" if changes.reactivated else "")
     ]
     for label, ids in (
         ("added", changes.added),
         ("changed", changes.changed),
         ("deactivated", changes.deactivated),
+        ("reactivated", changes.reactivated),
     ):
         lines.extend(f"  {label}: {partner_id}" for partner_id in ids)
     return lines
