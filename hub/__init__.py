@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = _make_flask(settings)
     _bind_request_ids(app)
     _connect_database(app, settings)
+    _pin_log_origin(app, settings)
     _load_signing_key(app, settings)
     _load_catalogues(app, settings)
     _build_sharing_context(app, settings)
@@ -84,6 +85,29 @@ def _connect_database(app: Flask, settings: Settings) -> None:
     from hub import db
 
     db.init_app(app, settings)
+
+
+def _pin_log_origin(app: Flask, settings: Settings) -> None:
+    """Pin the log's origin on first start; refuse to start under any other origin.
+
+    A database that is down or not yet migrated is not fatal here: ``/readyz`` reports it,
+    and no checkpoint can be signed under a wrong origin whenever it comes back.
+    """
+    import structlog
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.ledger.origin import OriginMismatch, pin_origin
+    from hub.settings import SettingsError
+
+    try:
+        with app.extensions["hub.sessionmaker"]() as session:
+            pin_origin(session, settings.log_origin)
+            session.commit()
+    except OriginMismatch as exc:
+        app.extensions["hub.engine"].dispose()  # this app will never serve: close its pool
+        raise SettingsError([f"HUB_ORIGIN: {exc}"]) from None
+    except SQLAlchemyError as exc:
+        structlog.get_logger("hub").warning("log_origin_unchecked", exc_type=type(exc).__name__)
 
 
 def _load_signing_key(app: Flask, settings: Settings) -> None:

@@ -20,6 +20,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int | None) -> N
     from hub import create_app
 
     if settings.production:
+        # Fail here, with the message, rather than as gunicorn's "worker failed to boot".
+        create_app(settings).extensions["hub.engine"].dispose()
         _gunicorn(settings, host, port, workers or 4)
         return
     app = create_app(settings)

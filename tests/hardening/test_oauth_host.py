@@ -27,7 +27,7 @@ def test_the_assertion_audience_is_the_issuer_not_the_host(client, demo_partners
 
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
 def test_an_http_issuer_off_loopback_is_an_rfc6749_error_not_a_500(settings, app, path):
-    lan = dataclasses.replace(settings, issuer="http://hub.internal:8000")
+    lan = dataclasses.replace(settings, issuer="http://hub.internal:8000", origin=settings.log_origin)
     other = create_app(lan)
     try:
         response = other.test_client().post(path, data=token_form(client_assertion("kent-csc")))
