@@ -47,18 +47,18 @@ def is_json_type(mimetype: str) -> bool:
 
 
 def check_body() -> None:
-    """Content type, size and depth of a body on an ``/api`` route, before parsing."""
-    if not request.path.startswith(API_PREFIX) or request.method not in _BODY_METHODS:
-        return
-    if request.url_rule is None:
+    """Size of every body (OAuth forms too); type and depth of a body on an ``/api`` route."""
+    if request.method not in _BODY_METHODS or request.url_rule is None:
         return  # routing answers 404/405 itself
+    limit = min(body_limit(request.endpoint), current_app.config["MAX_CONTENT_LENGTH"])
+    request.max_content_length = limit  # also bounds chunked bodies with no length
+    if not request.path.startswith(API_PREFIX):
+        return  # the OAuth endpoints are form-encoded; werkzeug enforces the limit
     if not is_json_type(request.mimetype):
         raise HubError(
             "Send the body as JSON with 'Content-Type: application/json'.",
             problem="unsupported-media-type",
         )
-    limit = min(body_limit(request.endpoint), current_app.config["MAX_CONTENT_LENGTH"])
-    request.max_content_length = limit  # also bounds chunked bodies with no length
     if request.content_length is not None and request.content_length > limit:
         raise HubError(f"the body may be at most {limit} bytes", problem="payload-too-large")
     raw = request.get_data(cache=True)

@@ -245,3 +245,9 @@ def test_policy_error_lists_are_capped(client, get_token):
                            headers={"Authorization": f"Bearer {token}"})
     problem = _problem(response, 422)
     assert len(problem["errors"]) <= 100
+
+
+def test_oauth_form_bodies_are_capped_too(client):
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials",
+                                                 "client_assertion": "x" * 100_000})
+    assert response.status_code == 413
