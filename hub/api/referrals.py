@@ -12,9 +12,9 @@ from flask_smorest import Blueprint
 
 from hub import db
 from hub.api.agreements import ConsentSchema
-from hub.api.fields import EachOnItsOwn, Rejected, bigint, code, identifier, message_data
+from hub.api.fields import EachOnItsOwn, bigint, code, identifier, message_data, split_rejected
 from hub.api.policy_errors import policy_request
-from hub.errors import PROBLEM_MEDIA_TYPE, HubError, pointer_errors
+from hub.errors import PROBLEM_MEDIA_TYPE, HubError
 from hub.oauth.protector import current_partner_id, requires
 from hub.sharing import inbox, referrals, workflow
 
@@ -155,25 +155,11 @@ class ReferralBatch(MethodView):
     @blp.response(200, BatchResultSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Up to 10,000 referrals (the police daily download), each decided on its own."""
-        items = body["items"]
-        rejected = {
-            number: pointer_errors({"json": item.messages}, f"/items/{number}")
-            for number, item in enumerate(items)
-            if isinstance(item, Rejected)
-        }
-        items = [_reference_only(item) if isinstance(item, Rejected) else item for item in items]
+        items, rejected = split_rejected(body["items"], "/items")
         results = referrals.send_batch(
             db.session(), _context(), current_partner_id(), items, rejected
         )
         return {"results": results}
-
-
-def _reference_only(item: Rejected) -> dict[str, Any]:
-    """What of a refused item is echoed back: its ``client_ref``, if that part was valid."""
-    ref = item.raw.get("client_ref") if isinstance(item.raw, dict) else None
-    valid = isinstance(item.messages, dict) and "client_ref" not in item.messages
-    ok = valid and isinstance(ref, str) and 1 <= len(ref) <= 100
-    return {"client_ref": ref} if ok else {}
 
 
 @blp.route("/referrals/<referral_id>")
