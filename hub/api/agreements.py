@@ -7,11 +7,11 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.agreements import services
 from hub.api.fields import code, identifier, message_data
+from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
 from hub.instance_secrets import keyed_hash_secret
 from hub.oauth.protector import current_partner_id, requires

@@ -11,11 +11,11 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app, json
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.api.agreements import ConsentSchema
 from hub.api.fields import CODE, identifier, message_data
+from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
 from hub.errors import PROBLEM_MEDIA_TYPE
 from hub.oauth.protector import current_partner_id, requires

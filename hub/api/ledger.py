@@ -13,10 +13,10 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.api.fields import bigint
+from hub.api.guards import Blueprint
 from hub.errors import HubError, NotFound
 from hub.ledger import service
 from hub.ledger.errors import IndexOutOfRange, LedgerError, NoCheckpoint

@@ -8,11 +8,11 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app, json, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.api.agreements import ConsentSchema
 from hub.api.fields import EachOnItsOwn, bigint, code, identifier, message_data, split_rejected
+from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
 from hub.errors import PROBLEM_MEDIA_TYPE, HubError
 from hub.oauth.protector import current_partner_id, requires
