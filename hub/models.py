@@ -5,7 +5,7 @@ from __future__ import annotations
 from hub.agreements.models import AgreementRecord
 from hub.db import Base
 from hub.delivery.models import OutboxMessage
-from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
+from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerOrigin
 from hub.oauth.models import AccessToken, UsedAssertion
 from hub.partners.models import Partner
 from hub.people.models import (
@@ -31,6 +31,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerHead",
     "LedgerNode",
+    "LedgerOrigin",
     "OutboxMessage",
     "Partner",
     "Person",

@@ -67,6 +67,16 @@ class Settings:
     console_lockout_failures: int = 5
     console_lockout_minutes: int = 15
     password_hash_profile: str = "rfc9106_low_memory"  # noqa: S105 - a profile name
+    # Every wait on the database is bounded (README "Limits and failure behaviour"): a dead
+    # or silent database gives a 503 within these, never a hung worker.
+    db_connect_timeout: int = 5
+    db_statement_timeout: float = 30.0
+    db_lock_timeout: float = 10.0
+    db_pool_timeout: float = 10.0
+    db_network_timeout: int = 30
+    # gunicorn (production): a worker silent this long is restarted; shutdown waits this long.
+    worker_timeout: int = 60
+    worker_graceful_timeout: int = 30
 
     # -- derived paths -------------------------------------------------------------------
     @property
@@ -189,6 +199,13 @@ class Settings:
         integer("CONSOLE_LOCKOUT_FAILURES", "console_lockout_failures", 1, 100)
         integer("CONSOLE_LOCKOUT_MINUTES", "console_lockout_minutes", 1, 24 * 60)
         text("PASSWORD_HASH_PROFILE", "password_hash_profile")
+        integer("DB_CONNECT_TIMEOUT", "db_connect_timeout", 2, 300)
+        seconds("DB_STATEMENT_TIMEOUT", "db_statement_timeout", 0.1, 3600)
+        seconds("DB_LOCK_TIMEOUT", "db_lock_timeout", 0.1, 3600)
+        seconds("DB_POOL_TIMEOUT", "db_pool_timeout", 0.1, 300)
+        integer("DB_NETWORK_TIMEOUT", "db_network_timeout", 3, 3600)
+        integer("WORKER_TIMEOUT", "worker_timeout", 5, 3600)
+        integer("WORKER_GRACEFUL_TIMEOUT", "worker_graceful_timeout", 1, 3600)
         values.update(overrides)
         if problems:
             raise SettingsError(problems)
@@ -224,6 +241,8 @@ class Settings:
         if self.webhook_backoff_base > self.webhook_backoff_cap:
             problems.append("HUB_WEBHOOK_BACKOFF_BASE: must not exceed HUB_WEBHOOK_BACKOFF_CAP")
         problems.extend(self._console_problems())
+        if self.db_lock_timeout > self.db_statement_timeout:
+            problems.append("HUB_DB_LOCK_TIMEOUT: must not exceed HUB_DB_STATEMENT_TIMEOUT")
         if self.production:
             problems.extend(self._production_problems())
         if problems:

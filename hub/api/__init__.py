@@ -88,6 +88,7 @@ def _safe_description(error: HTTPException) -> str | None:
 
 def init_app(app: Flask) -> None:
     """Configure OpenAPI 3.1, the OAuth security scheme and register the v1 blueprints."""
+    from hub.api import guards
 
     app.config.update(
         API_TITLE="hub partner API",
@@ -122,6 +123,7 @@ def init_app(app: Flask) -> None:
         },
     )
     app.register_error_handler(errors.HubError, errors.from_hub_error)
+    guards.init_app(app)
     for blueprint in api_blueprints():
         api.register_blueprint(blueprint, url_prefix="/api/v1")
 

@@ -7,10 +7,11 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.agreements import services
+from hub.api.fields import code, identifier, message_data
+from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
 from hub.instance_secrets import keyed_hash_secret
 from hub.oauth.protector import current_partner_id, requires
@@ -30,10 +31,9 @@ class ConsentSchema(ma.Schema):
 class DecisionRequestSchema(ma.Schema):
     """What the caller would send; ``from`` is always the caller."""
 
-    to = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    purpose = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    data = ma.fields.Dict(
-        keys=ma.fields.String(),
+    to = identifier(required=True)
+    purpose = code(required=True)
+    data = message_data(
         required=True,
         metadata={"description": "Flat object of catalogue field names to values"},
     )

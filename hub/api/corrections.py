@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.api.agreements import ConsentSchema
+from hub.api.fields import message_data
+from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
-from hub.api.referrals import MESSAGE_BYTES, ReceiptSchema
-from hub.errors import HubError
+from hub.api.referrals import ReceiptSchema
 from hub.oauth.protector import current_partner_id, requires
 from hub.sharing import corrections
 
@@ -31,7 +31,7 @@ blp = Blueprint(
 class CorrectionSchema(ma.Schema):
     """Changed fields only; each must have been released by the original disclosure."""
 
-    data = ma.fields.Dict(keys=ma.fields.String(), required=True)
+    data = message_data(required=True)
     reason = ma.fields.String(
         required=True, validate=ma.validate.OneOf(corrections.CORRECTION_REASONS)
     )
@@ -79,10 +79,6 @@ class ReferralCorrection(MethodView):
     @blp.response(200, CorrectedSchema)
     def post(self, body: dict[str, Any], referral_id: str) -> dict[str, Any]:
         """Correct released fields; re-decided under the flow, re-sealed, recipient notified."""
-        if request.content_length is not None and request.content_length > MESSAGE_BYTES:
-            raise HubError(
-                f"a message may be at most {MESSAGE_BYTES} bytes", problem="payload-too-large"
-            )
         with policy_request():
             return corrections.correct_disclosure(
                 db.session(), _context(), current_partner_id(), referral_id, body

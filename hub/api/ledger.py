@@ -15,9 +15,10 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
+from hub.api.fields import bigint
+from hub.api.guards import Blueprint
 from hub.errors import HubError, NotFound
 from hub.ledger import service
 from hub.ledger.access import Reader
@@ -54,8 +55,8 @@ class LeafSchema(ma.Schema):
 
 
 class InclusionArgs(ma.Schema):
-    index = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0))
-    tree_size = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    index = bigint(required=True)
+    tree_size = bigint(required=True, minimum=1)
 
 
 class InclusionSchema(ma.Schema):
@@ -67,8 +68,8 @@ class InclusionSchema(ma.Schema):
 class ConsistencyArgs(ma.Schema):
     class Meta:
         include = {
-            "from": ma.fields.Integer(required=True, validate=ma.validate.Range(min=1)),
-            "to": ma.fields.Integer(required=True, validate=ma.validate.Range(min=1)),
+            "from": bigint(required=True, minimum=1),
+            "to": bigint(required=True, minimum=1),
         }
 
 
@@ -84,10 +85,13 @@ def _ledger_problems() -> Iterator[None]:
     """Ledger errors as problems; never a stack trace."""
     try:
         yield
-    except (IndexOutOfRange, NoCheckpoint) as exc:
+    except IndexOutOfRange:
+        raise NotFound("the log has no such entry or tree size yet") from None
+    except NoCheckpoint as exc:
         raise NotFound(str(exc)) from None
-    except LedgerError as exc:
-        raise HubError(str(exc)) from None
+    except LedgerError:
+        # Messages name the sizes asked for; the answer repeats no input value.
+        raise HubError("those tree sizes do not make a proof in this log") from None
 
 
 @blp.route("/log/checkpoint")

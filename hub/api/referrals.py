@@ -8,10 +8,11 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app, json, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.api.agreements import ConsentSchema
+from hub.api.fields import EachOnItsOwn, bigint, code, identifier, message_data, split_rejected
+from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
 from hub.errors import PROBLEM_MEDIA_TYPE, HubError
 from hub.oauth.protector import current_partner_id, requires
@@ -19,15 +20,14 @@ from hub.sharing import inbox, referrals, workflow
 
 blp = Blueprint("referrals", __name__, description="Referrals, the inbox and their workflow")
 IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9._:\-]{8,255}$")
-MESSAGE_BYTES = 64 * 1024
 
 
 class MessageSchema(ma.Schema):
     """One referral; ``from`` is the caller, never the body."""
 
-    to = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    purpose = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    data = ma.fields.Dict(keys=ma.fields.String(), required=True)
+    to = identifier(required=True)
+    purpose = code(required=True)
+    data = message_data(required=True)
     consent = ma.fields.Nested(ConsentSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
@@ -41,7 +41,7 @@ class BatchItemSchema(MessageSchema):
 
 class BatchSchema(ma.Schema):
     items = ma.fields.List(
-        ma.fields.Nested(BatchItemSchema),
+        EachOnItsOwn(BatchItemSchema),
         required=True,
         validate=ma.validate.Length(1, referrals.BATCH_LIMIT),
     )
@@ -50,7 +50,7 @@ class BatchSchema(ma.Schema):
 class OutcomeSchema(ma.Schema):
     """An outcome for the sender: catalogue fields, decided under a return flow."""
 
-    data = ma.fields.Dict(keys=ma.fields.String(), required=True)
+    data = message_data(required=True)
     consent = ma.fields.Nested(ConsentSchema)
 
 
@@ -108,7 +108,7 @@ class InboxPageSchema(ma.Schema):
 
 
 class InboxArgs(ma.Schema):
-    cursor = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    cursor = bigint(load_default=0)
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, inbox.PAGE_LIMIT))
 
 
@@ -119,11 +119,6 @@ def _context() -> Any:
 def _json(status: int, body: dict[str, Any]) -> Response:
     mimetype = PROBLEM_MEDIA_TYPE if status >= 400 else "application/json"
     return Response(json.dumps(body), status=status, mimetype=mimetype)
-
-
-def _check_size(limit: int) -> None:
-    if request.content_length is not None and request.content_length > limit:
-        raise HubError(f"a message may be at most {limit} bytes", problem="payload-too-large")
 
 
 @blp.route("/referrals")
@@ -143,7 +138,6 @@ class Referrals(MethodView):
     @blp.response(201, ReferralCreatedSchema)
     def post(self, body: dict[str, Any]) -> Response:
         """Send a referral: decided field by field, recorded on the ledger, delivered."""
-        _check_size(MESSAGE_BYTES)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not IDEMPOTENCY_KEY_RE.fullmatch(key):
             raise HubError("Idempotency-Key must be 8-255 letters, digits or ._:-")
@@ -161,8 +155,9 @@ class ReferralBatch(MethodView):
     @blp.response(200, BatchResultSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Up to 10,000 referrals (the police daily download), each decided on its own."""
+        items, rejected = split_rejected(body["items"], "/items")
         results = referrals.send_batch(
-            db.session(), _context(), current_partner_id(), body["items"]
+            db.session(), _context(), current_partner_id(), items, rejected
         )
         return {"results": results}
 
