@@ -76,7 +76,7 @@ def test_edited_salts_or_format_are_named(session: Session, signing_key, column,
 
 # -- an old (format 1) ledger upgraded in place ------------------------------------------------
 
-PREVIOUS_HEAD = "6edf33d82fa7"  # the last revision before entry format 2
+PREVIOUS_HEAD = "0a6d4029895a"  # the last revision before entry format 2
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -129,15 +129,25 @@ def _append_the_old_way(session: Session, count: int) -> None:
                     {"s": frontier.size, "f": frontier.to_bytes()})
 
 
+def _checkpoint_the_old_way(session: Session, key, size: int, root: bytes) -> None:
+    """A checkpoint row as the format 1 code signed it (no pinned-origin table back then)."""
+    note = checkpoint.sign_note(checkpoint.checkpoint_body(ORIGIN, size, root), ORIGIN, key)
+    session.execute(
+        text("INSERT INTO ledger_checkpoints (tree_size, root_hash, note, created_at) "
+             "VALUES (:s, :r, :n, CURRENT_TIMESTAMP)"),
+        {"s": size, "r": root, "n": note},
+    )
+
+
 def test_old_format_ledger_upgraded_in_place_still_verifies(old_database, signing_key) -> None:
     engine = db.make_engine(old_database)
     maker = db.make_sessionmaker(engine)
     vkey = checkpoint.verifier_key(ORIGIN, signing_key)
     with maker() as session:
         _append_the_old_way(session, 70)
-        checkpoint.sign_checkpoint(session, signing_key, ORIGIN)  # a receipt issued back then
-        session.commit()
         old_root = store.root_hash(session)
+        _checkpoint_the_old_way(session, signing_key, 70, old_root)  # a receipt issued back then
+        session.commit()
 
     schema.upgrade_to_head(engine)  # `hub init`: alembic upgrade head, in place
 
