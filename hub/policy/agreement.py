@@ -30,6 +30,9 @@ CONSENT_EXEMPTIONS = (
     "para18_2_c",
     "para10_prejudice",
     "statutory_requirement",
+    # DPA 2018 Part 3: lawful because necessary for a law-enforcement task (s35(2)(b)), so
+    # consent is not the basis at all.
+    "part3_law_enforcement_task",
 )
 ONWARD_SHARING = ("no", "with_originator_consent", "yes")
 RELEASE = "release"
@@ -51,6 +54,9 @@ TOP_KEYS = frozenset(
         "governance",
         "rights",
         "flows",
+        "dpia_reference",
+        "appropriate_policy_document",
+        "review_history",
     }
 )
 FLOW_KEYS = frozenset(
@@ -68,6 +74,8 @@ FLOW_KEYS = frozenset(
         "retention_days",
         "return_flow",
         "acting_for",
+        "acting_for_contract",
+        "strictly_necessary",
         "description",
     }
 )
@@ -90,6 +98,16 @@ class Party:
     role: str
     signatory: str
     perpetrator_facing: bool | None = None  # None: use the partner type's default
+    perpetrator_facing_reason: str | None = None  # why the default is overridden
+
+
+@dataclass(frozen=True)
+class Review:
+    """One completed review of the agreement (ICO data-sharing code: review regularly)."""
+
+    date: dt.date
+    by: str
+    outcome: str
 
 
 @dataclass(frozen=True)
@@ -110,6 +128,11 @@ class Flow:
     onward_sharing: str = "no"
     return_flow: bool = False
     acting_for: str | None = None
+    # s115 "acting on behalf of": the contract or processor reference, when the authority
+    # acted for is not itself a party to the agreement.
+    acting_for_contract: str | None = None
+    # DPA 2018 s35(5)(a): why sensitive processing is strictly necessary (Part 3 flows).
+    strictly_necessary: str | None = None
     description: str = ""
 
 
@@ -132,6 +155,9 @@ class Agreement:
     rights: Mapping[str, str]
     supersedes: str | None = None
     source: str = ""
+    dpia_reference: str | None = None  # UK GDPR Art 35
+    appropriate_policy_document: str | None = None  # DPA 2018 Sch 1 para 5, s42
+    review_history: tuple[Review, ...] = ()
 
     @property
     def party_ids(self) -> frozenset[str]:
@@ -198,13 +224,20 @@ class _Reader:
 
 def _party(source: str, index: int, raw: Any) -> Party:
     r = _Reader(source, f"parties[{index}]", raw)
-    r.unknown(("id", "role", "signatory", "perpetrator_facing"))
+    r.unknown(("id", "role", "signatory", "perpetrator_facing", "perpetrator_facing_reason"))
     return Party(
         id=r.text("id"),
         role=r.choice("role", PARTY_ROLES),
         signatory=r.text("signatory"),
         perpetrator_facing=r.get("perpetrator_facing", bool, None),
+        perpetrator_facing_reason=r.text("perpetrator_facing_reason", None),
     )
+
+
+def _review(source: str, index: int, raw: Any) -> Review:
+    r = _Reader(source, f"review_history[{index}]", raw)
+    r.unknown(("date", "by", "outcome"))
+    return Review(date=r.date("date"), by=r.text("by"), outcome=r.text("outcome"))
 
 
 def _flow(source: str, index: int, raw: Any) -> Flow:
@@ -233,6 +266,8 @@ def _flow(source: str, index: int, raw: Any) -> Flow:
         onward_sharing=r.choice("onward_sharing", ONWARD_SHARING, "no"),
         return_flow=r.get("return_flow", bool, False),
         acting_for=r.text("acting_for", None),
+        acting_for_contract=r.text("acting_for_contract", None),
+        strictly_necessary=r.text("strictly_necessary", None),
         description=r.get("description", str, ""),
     )
 
@@ -272,6 +307,11 @@ def parse_agreement(doc: Mapping[str, Any], source: str = "<agreement>") -> Agre
         rights=_text_table(source, "rights", r.get("rights", dict), RIGHTS_KEYS),
         supersedes=r.text("supersedes", None),
         source=source,
+        dpia_reference=r.text("dpia_reference", None),
+        appropriate_policy_document=r.text("appropriate_policy_document", None),
+        review_history=tuple(
+            _review(source, i, x) for i, x in enumerate(r.get("review_history", list, []))
+        ),
     )
 
 

@@ -240,7 +240,7 @@ def _field_outcome(ctx: _FlowContext, spec: FieldSpec, value: Any) -> tuple[Any,
     if action is None:
         return hold(Reason.NOT_IN_ALLOW_LIST, f"{ctx.reg.agreement.id}#{flow.index}")
     bases = [ctx.catalogues.bases[c] for c in flow.basis if c in ctx.catalogues.bases]
-    problem = class_problem(spec.cls, bases)
+    problem = class_problem(spec.cls, bases, flow.consent == "required")
     if problem is not None:
         return hold(Reason(problem[0]), problem[1])
     if spec.cls == "WHERE":

@@ -35,6 +35,7 @@ class Reason(StrEnum):
     CLASS_EXCLUDED_BY_BASIS = "class_excluded_by_basis"
     SPECIAL_CATEGORY_WITHOUT_ART9 = "special_category_without_art9"
     CRIMINAL_OFFENCE_WITHOUT_ART10 = "criminal_offence_without_art10"
+    SENSITIVE_PROCESSING_WITHOUT_SCH8 = "sensitive_processing_without_sch8"
     WHERE_WITHOUT_JUSTIFICATION = "where_without_justification"
     WHERE_TO_PERPETRATOR_FACING = "where_to_perpetrator_facing"
     OPINION_ON_FACT_ONLY_FLOW = "opinion_on_fact_only_flow"
@@ -68,6 +69,7 @@ TEXTS: dict[Reason, str] = {
     Reason.CLASS_EXCLUDED_BY_BASIS: "{field}: {detail}",
     Reason.SPECIAL_CATEGORY_WITHOUT_ART9: "{field}: {detail}",
     Reason.CRIMINAL_OFFENCE_WITHOUT_ART10: "{field}: {detail}",
+    Reason.SENSITIVE_PROCESSING_WITHOUT_SCH8: "{field}: {detail}",
     Reason.WHERE_WITHOUT_JUSTIFICATION: (
         "{field} reveals where someone at risk is; it needs the flow's safety justification "
         "and a justification on the request"

@@ -89,7 +89,7 @@ def test_a_changed_agreement_is_reloaded_and_falls_out_of_force(project_settings
     ("edit", "message"),
     [
         (lambda t: t.replace('type = "police"', 'type = "spies"'), "kent-police.toml:4: type must be"),
-        (lambda t: t + "colour = \"blue\"\n", "kent-police.toml:8: unknown key 'colour'"),
+        (lambda t: t + "colour = \"blue\"\n", "kent-police.toml:10: unknown key 'colour'"),
         (lambda t: t.replace("relevant_authority = true", "relevant_authority = 1"),
          "kent-police.toml:5: relevant_authority must be a bool"),
         (lambda t: t.replace('name = "Kent Police"', 'name = "Kent'), "invalid TOML"),
