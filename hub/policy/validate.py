@@ -288,7 +288,7 @@ def _field_problems(
                 "opinion_on_fact_only_flow",
                 f"{name!r} is opinion and the flow is fact-only",
             )
-        found = class_problem(spec.cls, bases)
+        found = class_problem(spec.cls, bases, flow.consent == "required")
         if found is not None:
             yield Problem(a.source, path, found[0], f"{name!r} ({spec.cls}): {found[1]}")
         if spec.cls == "WHERE":
