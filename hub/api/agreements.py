@@ -67,6 +67,10 @@ class DecisionSchema(ma.Schema):
     consent = ma.fields.Dict()
     retention_days = ma.fields.Integer(allow_none=True)
     transforms = ma.fields.Dict()
+    opinion = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "released fields that are opinion, not fact (ICO code)"},
+    )
 
 
 class FlowSchema(ma.Schema):

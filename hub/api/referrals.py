@@ -76,6 +76,10 @@ class ReferralCreatedSchema(ma.Schema):
     to = ma.fields.String()
     released = ma.fields.List(ma.fields.String(), metadata={"description": "Field names"})
     transforms = ma.fields.Dict()
+    opinion = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "released fields that are opinion, not fact (ICO code)"},
+    )
     withheld = ma.fields.List(ma.fields.Dict())
     agreement = ma.fields.Dict()
     basis = ma.fields.List(ma.fields.String())

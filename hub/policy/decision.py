@@ -63,6 +63,9 @@ class Decision:
     retention_days: int | None = None
     onward_sharing: str | None = None
     transforms: Mapping[str, str] = field(default_factory=dict)
+    # Released fields that are opinion, not fact (ICO data-sharing code: "fact and opinion
+    # clearly distinguished"); by field, so a transformed opinion stays marked.
+    opinion: tuple[str, ...] = ()
 
     @property
     def outcome(self) -> str:
@@ -98,6 +101,7 @@ class Decision:
             "retention_days": self.retention_days,
             "onward_sharing": self.onward_sharing,
             "transforms": dict(self.transforms),
+            "opinion": list(self.opinion),
         }
 
 
@@ -326,4 +330,5 @@ def decide(
         transforms=MappingProxyType(
             {n: a for n, a in flow.fields.items() if a != RELEASE and n in released}
         ),
+        opinion=tuple(sorted(n for n in released if catalogues.fields[n].opinion)),
     )

@@ -93,6 +93,7 @@ def created_body(session: Session, recorded: Recorded) -> dict[str, Any]:
         "to": decision.recipient,
         "released": sorted(decision.released),
         "transforms": dict(decision.transforms),
+        "opinion": list(decision.opinion),
         "withheld": [{"field": w.field, "reason": str(w.reason)} for w in decision.withheld],
         "agreement": {
             "id": decision.agreement_id,

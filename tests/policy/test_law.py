@@ -606,3 +606,27 @@ def test_partner_info_is_frozen():
     info = PARTNERS["met-police"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         info.statutory_roles = ()  # type: ignore[misc]
+
+
+# --- fact and opinion ------------------------------------------------------------------------
+
+
+def test_released_opinion_is_marked_and_stays_marked_through_transforms():
+    """ICO data-sharing code: "fact and opinion clearly distinguished"; the mark is by field,
+    so it survives whatever transform the flow applies."""
+    from hub.policy import decide
+    from tests.policy.conftest import SECRET, register
+
+    f = flow(fields={"given_name": "initials", "rag_status": "release", "pnc_id": "release"})
+    reg = register(document(f))
+    req = {
+        "from": "tri-borough-rr",
+        "to": "met-police",
+        "purpose": "enforcement",
+        "data": {"given_name": "Jo Ann", "rag_status": "red", "pnc_id": "1"},
+        "consent": {"state": "not_sought", "reason": "prejudice"},
+    }
+    d = decide(req, [reg], CATALOGUES, PARTNERS, NOW, keyed_hash_secret=SECRET)
+    assert d.opinion == ("rag_status",)
+    assert d.as_dict()["opinion"] == ["rag_status"]
+    assert "given_name" not in d.opinion
