@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.policy.agreement import RELEASE, Flow
 from hub.policy.catalogue import Catalogues, FieldSpec
+from hub.policy.consent import ConsentRecord, record_problem
 from hub.policy.justification import class_problem
 from hub.policy.partner_info import PartnerInfo
 from hub.policy.reasons import Reason, reason_text
@@ -55,6 +56,7 @@ class Decision:
     refusals: tuple[Refusal, ...]
     consent_state: str
     consent_reason: str | None = None
+    consent_record: str | None = None
     agreement_id: str | None = None
     agreement_version: int | None = None
     agreement_digest: str | None = None
@@ -97,7 +99,11 @@ class Decision:
                 "flow": self.flow_index,
             },
             "basis": list(self.basis),
-            "consent": {"state": self.consent_state, "reason": self.consent_reason},
+            "consent": {
+                "state": self.consent_state,
+                "reason": self.consent_reason,
+                **({"record": self.consent_record} if self.consent_record else {}),
+            },
             "retention_days": self.retention_days,
             "onward_sharing": self.onward_sharing,
             "transforms": dict(self.transforms),
@@ -272,8 +278,13 @@ def decide(
     now: dt.datetime,
     *,
     keyed_hash_secret: bytes | None = None,
+    consent_records: Mapping[str, ConsentRecord] | None = None,
 ) -> Decision:
-    """Decide what ``request`` may release. Raises RequestValidationError (422) if malformed."""
+    """Decide what ``request`` may release. Raises RequestValidationError (422) if malformed.
+
+    ``consent_records`` (by id): the caller's consent records; with them, a consent flow's
+    message must cite a live record in scope (consent.py).
+    """
     req = (
         request if isinstance(request, ShareRequest) else parse_request(request, catalogues.fields)
     )
@@ -290,6 +301,17 @@ def decide(
     consent = _consent_refusal(req, flow)
     if consent is not None:
         return _refuse(req, [consent], found)
+    record = record_problem(
+        req.consent_record,
+        consent_records,
+        sender=req.sender,
+        recipient=req.recipient,
+        purpose=req.purpose,
+        flow=flow,
+        now=now,
+    )
+    if record is not None:
+        return _refuse(req, [Refusal(*record)], found)
     ctx = _FlowContext(
         reg,
         flow,
@@ -320,6 +342,7 @@ def decide(
         refusals=(),
         consent_state=req.consent_state,
         consent_reason=req.consent_reason,
+        consent_record=req.consent_record,
         agreement_id=reg.agreement.id,
         agreement_version=reg.agreement.version,
         agreement_digest=reg.digest,

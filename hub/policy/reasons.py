@@ -28,6 +28,11 @@ class Reason(StrEnum):
     CONSENT_REQUIRED_BUT_ABSENT = "consent_required_but_absent"
     CONSENT_REFUSED_WITHOUT_JUSTIFICATION = "consent_refused_without_justification"
     CONSENT_NOT_SOUGHT_WITHOUT_REASON = "consent_not_sought_without_reason"
+    CONSENT_RECORD_MISSING = "consent_record_missing"
+    CONSENT_RECORD_UNKNOWN = "consent_record_unknown"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    CONSENT_OUT_OF_SCOPE = "consent_out_of_scope"
+    CONSENT_NOT_EXPLICIT = "consent_not_explicit"
     NOTHING_TO_RELEASE = "nothing_to_release"
     # per-field withholding
     NOT_IN_ALLOW_LIST = "not_in_allow_list"
@@ -63,6 +68,11 @@ TEXTS: dict[Reason, str] = {
     Reason.CONSENT_NOT_SOUGHT_WITHOUT_REASON: (
         "consent is preferred on this flow; say why it was not sought (consent.reason)"
     ),
+    Reason.CONSENT_RECORD_MISSING: "{detail}",
+    Reason.CONSENT_RECORD_UNKNOWN: "{detail}",
+    Reason.CONSENT_WITHDRAWN: "{detail}",
+    Reason.CONSENT_OUT_OF_SCOPE: "{detail}",
+    Reason.CONSENT_NOT_EXPLICIT: "{detail}",
     Reason.NOTHING_TO_RELEASE: "every field supplied was withheld",
     Reason.NOT_IN_ALLOW_LIST: "{field} is not on the allow-list of flow {detail}",
     Reason.CLASS_NOT_JUSTIFIED_BY_BASIS: "{field}: {detail}",

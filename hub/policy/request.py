@@ -30,6 +30,7 @@ class ShareRequest:
     data: Mapping[str, Any]
     consent_state: str
     consent_reason: str | None = None
+    consent_record: str | None = None  # id of the consent record relied on (UK GDPR Art 7(1))
     justification: str | None = None
 
 
@@ -105,6 +106,12 @@ def parse_request(raw: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> Sh
                 "consent.reason", "not_in_enum", f"must be one of {', '.join(NOT_SOUGHT_REASONS)}"
             )
         )
+    record = consent.get("record") if isinstance(consent, Mapping) else None
+    if record is not None and (not isinstance(record, str) or not 0 < len(record) <= 64):
+        problems.append(
+            FieldProblem("consent.record", "wrong_type", "must be a consent record id (1-64)")
+        )
+        record = None
     data = raw.get("data")
     parsed: dict[str, Any] = {}
     if not isinstance(data, Mapping):
@@ -131,5 +138,6 @@ def parse_request(raw: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> Sh
         data=MappingProxyType(parsed),
         consent_state=str(state),
         consent_reason=reason,
+        consent_record=record,
         justification=justification,
     )
