@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hub.policy.catalogue import read_toml
+from hub.policy.children import ChildRules
 from hub.policy.errors import PolicyFileError
 
 AGREEMENT_TYPES = ("ISP", "DDA", "JCA", "PROCESSOR")  # WASPI's four types
@@ -76,6 +77,7 @@ FLOW_KEYS = frozenset(
         "acting_for",
         "acting_for_contract",
         "strictly_necessary",
+        "children",
         "description",
     }
 )
@@ -133,6 +135,7 @@ class Flow:
     acting_for_contract: str | None = None
     # DPA 2018 s35(5)(a): why sensitive processing is strictly necessary (Part 3 flows).
     strictly_necessary: str | None = None
+    children: ChildRules | None = None  # rules for under-18 subjects (children.py)
     description: str = ""
 
 
@@ -268,7 +271,24 @@ def _flow(source: str, index: int, raw: Any) -> Flow:
         acting_for=r.text("acting_for", None),
         acting_for_contract=r.text("acting_for_contract", None),
         strictly_necessary=r.text("strictly_necessary", None),
+        children=_children(source, index, r.get("children", dict, None)),
         description=r.get("description", str, ""),
+    )
+
+
+def _children(source: str, index: int, raw: Any) -> ChildRules | None:
+    if raw is None:
+        return None
+    r = _Reader(source, f"flows[{index}].children", raw)
+    r.unknown(("withhold", "transforms", "allow"))
+    where = f"flows[{index}].children.transforms"
+    transforms = _Reader(source, where, r.get("transforms", dict, {}))
+    for name in transforms.raw:
+        transforms.text(name)
+    return ChildRules(
+        withhold=r.strings("withhold") if "withhold" in r.raw else (),
+        transforms=MappingProxyType(dict(transforms.raw)),
+        allow=r.strings("allow") if "allow" in r.raw else (),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.policy.agreement import RELEASE, Flow
 from hub.policy.catalogue import Catalogues, FieldSpec
+from hub.policy.children import child_rule, subject_is_child
 from hub.policy.consent import ConsentRecord, record_problem
 from hub.policy.justification import class_problem
 from hub.policy.partner_info import PartnerInfo
@@ -235,6 +236,14 @@ class _FlowContext:
     justification: str | None
     today: dt.date
     secret: bytes | None
+    child: bool = False
+
+
+def _applied(flow: Flow, name: str, child: bool) -> str:
+    """The action applied to a released field (a child rule's stricter transform wins)."""
+    if child and flow.children is not None and name in flow.children.transforms:
+        return flow.children.transforms[name]
+    return flow.fields[name]
 
 
 def _field_outcome(ctx: _FlowContext, spec: FieldSpec, value: Any) -> tuple[Any, Withheld | None]:
@@ -249,6 +258,11 @@ def _field_outcome(ctx: _FlowContext, spec: FieldSpec, value: Any) -> tuple[Any,
     action = flow.fields.get(name)
     if action is None:
         return hold(Reason.NOT_IN_ALLOW_LIST, f"{ctx.reg.agreement.id}#{flow.index}")
+    if ctx.child:
+        child_action, held = child_rule(flow.children, name, spec.cls, action)
+        if child_action is None:
+            return hold(Reason(held) if held else Reason.CHILD_HIGH_PRIVACY_DEFAULT)
+        action = child_action
     bases = [ctx.catalogues.bases[c] for c in flow.basis if c in ctx.catalogues.bases]
     problem = class_problem(spec.cls, bases, flow.consent == "required")
     if problem is not None:
@@ -320,6 +334,7 @@ def decide(
         req.justification,
         now.date(),
         keyed_hash_secret,
+        subject_is_child(req.data, req.subject_age_band, now.date()),
     )
     released: dict[str, Any] = {}
     withheld: list[Withheld] = []
@@ -351,7 +366,7 @@ def decide(
         retention_days=flow.retention_days,
         onward_sharing=flow.onward_sharing,
         transforms=MappingProxyType(
-            {n: a for n, a in flow.fields.items() if a != RELEASE and n in released}
+            {n: a for n in released if (a := _applied(flow, n, ctx.child)) != RELEASE}
         ),
         opinion=tuple(sorted(n for n in released if catalogues.fields[n].opinion)),
     )

@@ -59,6 +59,7 @@ STATUTES: dict[str, str] = {
     "consent_exemption_basis_mismatch": "DPA 2018 Sch 1 para 10, para 18(2); s35(2)(b)",
     "consent_exemption_unexpected": "DPA 2018 Sch 1 para 10, para 18",
     "id_mismatch": "hub policy file layout",
+    "child_rule_outside_allow_list": "ICO data-sharing code (children); UK GDPR Art 5(1)(c)",
 }
 
 

@@ -44,6 +44,8 @@ class Reason(StrEnum):
     WHERE_WITHOUT_JUSTIFICATION = "where_without_justification"
     WHERE_TO_PERPETRATOR_FACING = "where_to_perpetrator_facing"
     OPINION_ON_FACT_ONLY_FLOW = "opinion_on_fact_only_flow"
+    WITHHELD_FOR_CHILD = "withheld_for_child"
+    CHILD_HIGH_PRIVACY_DEFAULT = "child_high_privacy_default"
     TRANSFORM_FAILED = "transform_failed"
     TRANSFORM_UNAVAILABLE = "transform_unavailable"
 
@@ -86,6 +88,11 @@ TEXTS: dict[Reason, str] = {
     ),
     Reason.WHERE_TO_PERPETRATOR_FACING: "{field} never goes to a perpetrator-facing recipient",
     Reason.OPINION_ON_FACT_ONLY_FLOW: "{field} is opinion and this flow carries facts only",
+    Reason.WITHHELD_FOR_CHILD: "{field} is withheld from a child's record under this flow",
+    Reason.CHILD_HIGH_PRIVACY_DEFAULT: (
+        "{field} is withheld for a subject under 18: the agreement does not allow it for "
+        "children (ICO high privacy default)"
+    ),
     Reason.TRANSFORM_FAILED: "{field} could not be transformed with {detail}",
     Reason.TRANSFORM_UNAVAILABLE: "{field} needs {detail} and no secret is configured",
 }

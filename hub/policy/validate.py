@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 
 from hub.policy.agreement import RELEASE, Agreement, Flow
 from hub.policy.catalogue import Catalogues, LawfulBasis
+from hub.policy.children import child_rule_problems
 from hub.policy.justification import class_problem
 from hub.policy.parties import known_purposes, purpose_problems, role_problems, tag_problems
 from hub.policy.partner_info import PERPETRATOR_FACING_TYPES, PartnerInfo
@@ -119,6 +120,7 @@ def _flow_problems(
     yield from tag_problems(a, flow, bases, catalogues, at)
     yield from regime_problems(a, flow, bases, catalogues, recipient, at)
     yield from _field_problems(a, flow, bases, catalogues, recipient, at)
+    yield from child_rule_problems(a.source, flow, catalogues.fields, at)
     yield from _consent_problems(a, flow, bases, at)
 
 

@@ -452,6 +452,7 @@ REFUSALS: list[tuple[str, list[dict[str, Any]], Any]] = [
                                           fields={"refuge_flag": "release"},
                                           safety_justification="x")], None),
     ("consent_exemption_missing", [flow(consent_exemption=None)], None),
+    ("child_rule_outside_allow_list", [flow(children={"withhold": ["siblings"]})], None),
     ("consent_exemption_basis_mismatch", [flow(consent_exemption="para18_2_c")], None),
 ]
 # Warnings and file-level problems are not refusals of a drafted agreement's content.
