@@ -77,7 +77,7 @@ def _safe_description(error: HTTPException) -> str | None:
 
 def init_app(app: Flask) -> None:
     """Configure OpenAPI 3.1, the OAuth security scheme and register the v1 blueprints."""
-    from hub.api import agreements, alerts, corrections, ledger, partners, referrals
+    from hub.api import agreements, alerts, consents, corrections, ledger, partners, referrals
 
     app.config.update(
         API_TITLE="hub partner API",
@@ -119,5 +119,6 @@ def init_app(app: Flask) -> None:
         alerts.blp,
         corrections.blp,
         ledger.blp,
+        consents.blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")

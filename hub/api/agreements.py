@@ -25,6 +25,10 @@ class ConsentSchema(ma.Schema):
     reason = ma.fields.String(
         metadata={"description": "Why consent was not sought (para 18(2)(a)-(c), para 10)"}
     )
+    record = ma.fields.String(
+        validate=ma.validate.Length(1, 64),
+        metadata={"description": "The consent record relied on (/api/v1/consents)"},
+    )
 
 
 class DecisionRequestSchema(ma.Schema):
