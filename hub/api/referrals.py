@@ -95,6 +95,10 @@ class ReferralViewSchema(ma.Schema):
     kind = ma.fields.String()
     status = ma.fields.String()
     data = ma.fields.Dict(metadata={"description": "Recipient only: the released data"})
+    opinion = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Recipient only: which released fields are opinion"},
+    )
     withheld = ma.fields.List(ma.fields.Dict(), metadata={"description": "Sender only"})
     receipt = ma.fields.Nested(ReceiptSchema)
 

@@ -71,3 +71,22 @@ def test_bad_consent_record_input_is_a_clean_422(client, auth):
     )
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
+
+
+def test_opinion_arrives_marked_in_the_inbox_and_the_get_view(client, auth, send):
+    """ICO data-sharing code: fact and opinion clearly distinguished, as the recipient sees it."""
+    body = {
+        "to": "kent-syv-provider",
+        "purpose": "syv_intervention",
+        "consent": {"state": "given"},
+        "data": {"given_name": "Alex", "rag_status": "red", "ete_status": "neet"},
+    }
+    sent = send("kent-csc", body)
+    assert sent.status_code == 201, sent.get_json()
+    assert sent.get_json()["opinion"] == ["rag_status"]
+    view = client.get(f"/api/v1/referrals/{sent.get_json()['id']}",
+                      headers=auth("kent-syv-provider")).get_json()
+    assert view["data"]["rag_status"] == "red" and view["opinion"] == ["rag_status"]
+    inbox = client.get("/api/v1/inbox", headers=auth("kent-syv-provider")).get_json()
+    item = next(i for i in inbox["items"] if i["disclosure"]["id"] == sent.get_json()["id"])
+    assert item["disclosure"]["opinion"] == ["rag_status"]
