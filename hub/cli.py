@@ -201,6 +201,13 @@ def partners() -> None:
 @click.option("--relevant-authority", is_flag=True, help="s115 CDA 1998 relevant authority")
 @click.option("--competent-authority", is_flag=True, help="DPA 2018 Part 3 competent authority")
 @click.option("--public-authority", is_flag=True, help="UK GDPR public authority")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    help="statutory role from policies/lawful_bases.toml [roles.*] (repeatable); "
+    "the flags must agree with the roles",
+)
 def partners_add(partner_id: str, partner_type: str, jwks_path: Path, **flags: Any) -> None:
     """Register a partner and its OAuth client (client_id = ID); writes policies/ and keys/."""
     from hub.operations import SyncFailed, add_partner

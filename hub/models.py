@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hub.agreements.models import AgreementRecord
+from hub.consent.models import ConsentRecordRow
 from hub.db import Base
 from hub.delivery.models import OutboxMessage
 from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerOrigin
@@ -23,6 +24,7 @@ __all__ = [
     "AccessToken",
     "Alert",
     "AgreementRecord",
+    "ConsentRecordRow",
     "ConsoleSession",
     "Disclosure",
     "IdempotencyRecord",

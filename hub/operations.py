@@ -207,6 +207,7 @@ def add_partner(
         relevant_authority=bool(flags.get("relevant_authority")),
         competent_authority=bool(flags.get("competent_authority")),
         public_authority=bool(flags.get("public_authority")),
+        statutory_roles=tuple(flags.get("roles") or ()),
         jwks=jwks,
         webhook_url=flags.get("webhook"),
     )

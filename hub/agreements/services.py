@@ -116,7 +116,8 @@ def _fingerprint(session: Session, catalogues: Catalogues) -> str:
         partners.name
         + cast(partners.relevant_authority, Text)
         + cast(partners.competent_authority, Text)
-        + cast(partners.public_authority, Text),
+        + cast(partners.public_authority, Text)
+        + func.coalesce(cast(partners.statutory_roles, Text), ""),
     ).where(partners.active.is_(True))
     rows = sorted(tuple(row) for row in session.execute(union_all(agreement_rows, partner_rows)))
     digest = hashlib.sha256(str(id(catalogues)).encode())

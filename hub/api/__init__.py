@@ -130,7 +130,7 @@ def init_app(app: Flask) -> None:
 
 def api_blueprints() -> tuple[Any, ...]:
     """The v1 blueprints (the console exempts them from CSRF: they take bearer tokens)."""
-    from hub.api import agreements, alerts, corrections, ledger, partners, referrals
+    from hub.api import agreements, alerts, consents, corrections, ledger, partners, referrals
 
     return (
         partners.blp,
@@ -139,4 +139,5 @@ def api_blueprints() -> tuple[Any, ...]:
         alerts.blp,
         corrections.blp,
         ledger.blp,
+        consents.blp,
     )

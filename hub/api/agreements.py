@@ -26,6 +26,10 @@ class ConsentSchema(ma.Schema):
     reason = ma.fields.String(
         metadata={"description": "Why consent was not sought (para 18(2)(a)-(c), para 10)"}
     )
+    record = ma.fields.String(
+        validate=ma.validate.Length(1, 64),
+        metadata={"description": "The consent record relied on (/api/v1/consents)"},
+    )
 
 
 class DecisionRequestSchema(ma.Schema):
@@ -67,6 +71,10 @@ class DecisionSchema(ma.Schema):
     consent = ma.fields.Dict()
     retention_days = ma.fields.Integer(allow_none=True)
     transforms = ma.fields.Dict()
+    opinion = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "released fields that are opinion, not fact (ICO code)"},
+    )
 
 
 class FlowSchema(ma.Schema):

@@ -76,6 +76,10 @@ class ReferralCreatedSchema(ma.Schema):
     to = ma.fields.String()
     released = ma.fields.List(ma.fields.String(), metadata={"description": "Field names"})
     transforms = ma.fields.Dict()
+    opinion = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "released fields that are opinion, not fact (ICO code)"},
+    )
     withheld = ma.fields.List(ma.fields.Dict())
     agreement = ma.fields.Dict()
     basis = ma.fields.List(ma.fields.String())
@@ -91,6 +95,10 @@ class ReferralViewSchema(ma.Schema):
     kind = ma.fields.String()
     status = ma.fields.String()
     data = ma.fields.Dict(metadata={"description": "Recipient only: the released data"})
+    opinion = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Recipient only: which released fields are opinion"},
+    )
     withheld = ma.fields.List(ma.fields.Dict(), metadata={"description": "Sender only"})
     receipt = ma.fields.Nested(ReceiptSchema)
 

@@ -10,12 +10,15 @@ import dataclasses
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from hub.oauth.scopes import DEFAULT_PARTNER_SCOPES, SCOPES
 from hub.partners.keys import KeyFileError, read_jwks
 from hub.partners.models import PARTNER_TYPES
+from hub.policy.errors import PolicyFileError
+from hub.policy.vocabulary import LEGAL_FLAGS, Role, load_roles, role_flag_problems
 
 PARTNER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 _FIELDS = {
@@ -30,6 +33,7 @@ _FIELDS = {
     "active": bool,
     # Single sign-on for the partner's people; checked by hub.people.single_sign_on.
     "sso": dict,
+    "statutory_roles": list,
 }
 _REQUIRED = ("id", "name", "type", "relevant_authority", "competent_authority", "public_authority")
 
@@ -52,6 +56,8 @@ class PartnerDeclaration:
     webhook_url: str | None = None
     scopes: tuple[str, ...] = DEFAULT_PARTNER_SCOPES
     active: bool = True
+    # Statutory roles (lawful_bases.toml [roles.*]): what the gateways' parties rules read.
+    statutory_roles: tuple[str, ...] = ()
 
     @property
     def demo_only(self) -> bool:
@@ -61,6 +67,7 @@ class PartnerDeclaration:
         """The JSON-compatible record whose digest tells whether anything changed."""
         data = dataclasses.asdict(self)
         data["scopes"] = list(self.scopes)
+        data["statutory_roles"] = list(self.statutory_roles)
         return data
 
 
@@ -75,8 +82,24 @@ def _fail(path: Path, text: str, key: str | None, problem: str) -> PartnerFileEr
     return PartnerFileError(f"{where}: {problem}")
 
 
-def read_partner_file(path: Path, keys_dir: Path) -> PartnerDeclaration:
-    """Parse and check one partner file and its JWKS; raise :class:`PartnerFileError`."""
+def _role_catalogue(policies_dir: Path) -> Mapping[str, Role]:
+    """The statutory roles of ``lawful_bases.toml`` (none if the catalogue is unreadable:
+    the agreement load reports that file's problem with its own message)."""
+    try:
+        path = policies_dir / "lawful_bases.toml"
+        return load_roles(path, tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError, PolicyFileError):
+        return {}
+
+
+def read_partner_file(
+    path: Path, keys_dir: Path, roles: Mapping[str, Role] | None = None
+) -> PartnerDeclaration:
+    """Parse and check one partner file and its JWKS; raise :class:`PartnerFileError`.
+
+    The legal flags must agree with the declared statutory roles (``roles`` defaults to the
+    catalogue beside the partner directory).
+    """
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)
@@ -92,6 +115,15 @@ def read_partner_file(path: Path, keys_dir: Path) -> PartnerDeclaration:
         if not isinstance(value, _FIELDS[key]):
             raise _fail(path, text, key, f"{key} must be a {_FIELDS[key].__name__}")
     _check_values(path, text, data)
+    if roles is None:
+        roles = _role_catalogue(path.parent.parent)
+    declared = data.get("statutory_roles", [])
+    if not all(isinstance(r, str) for r in declared):
+        raise _fail(path, text, "statutory_roles", "statutory_roles must be a list of strings")
+    flags = {k: data[k] for k in LEGAL_FLAGS}
+    problems = role_flag_problems(declared, flags, roles) if roles else []
+    if problems:
+        raise _fail(path, text, "statutory_roles", "; ".join(problems))
     jwks_path = keys_dir / "partners" / f"{data['id']}.jwks.json"
     if not jwks_path.exists():
         raise PartnerFileError(f"{path}: no public keys at {jwks_path}")
@@ -100,8 +132,9 @@ def read_partner_file(path: Path, keys_dir: Path) -> PartnerDeclaration:
     except KeyFileError as exc:
         raise PartnerFileError(str(exc)) from None
     scopes = tuple(data.pop("scopes", DEFAULT_PARTNER_SCOPES))
+    statutory_roles = tuple(data.pop("statutory_roles", ()))
     _check_sso(path, data.pop("sso", None), data)
-    return PartnerDeclaration(jwks=jwks, scopes=scopes, **data)
+    return PartnerDeclaration(jwks=jwks, scopes=scopes, statutory_roles=statutory_roles, **data)
 
 
 def _check_sso(path: Path, table: dict[str, Any] | None, data: dict[str, Any]) -> None:
@@ -137,8 +170,9 @@ def read_partner_dir(policies_dir: Path, keys_dir: Path) -> list[PartnerDeclarat
     """Every partner under ``policies/partners``; the first bad file stops the load."""
     found = []
     seen: set[str] = set()
+    roles = _role_catalogue(policies_dir)
     for path in sorted((policies_dir / "partners").glob("*.toml")):
-        declaration = read_partner_file(path, keys_dir)
+        declaration = read_partner_file(path, keys_dir, roles)
         if declaration.id in seen:
             raise PartnerFileError(f"{path}: duplicate partner id {declaration.id!r}")
         seen.add(declaration.id)
@@ -162,6 +196,8 @@ def write_partner_files(
         f"competent_authority = {str(declaration.competent_authority).lower()}",
         f"public_authority = {str(declaration.public_authority).lower()}",
     ]
+    if declaration.statutory_roles:
+        lines.append(f"statutory_roles = {json.dumps(list(declaration.statutory_roles))}")
     if declaration.webhook_url:
         lines.append(f"webhook_url = {json.dumps(declaration.webhook_url)}")
     toml_path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,8 @@ class Partner(Base):
     competent_authority: Mapped[bool] = mapped_column(Boolean, default=False)
     # UK GDPR public authority: may not rely on Art 6(1)(ea)
     public_authority: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Statutory roles (policies/lawful_bases.toml [roles.*]) the gateways' party rules read.
+    statutory_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     webhook_url: Mapped[str | None] = mapped_column(String(500), default=None)
     jwks: Mapped[dict[str, Any]] = mapped_column(JSON)
     scopes: Mapped[list[str]] = mapped_column(JSON)

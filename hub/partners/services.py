@@ -66,6 +66,7 @@ def partner_info(partner: Partner | PartnerDeclaration) -> PartnerInfo:
         relevant_authority=partner.relevant_authority,
         competent_authority=partner.competent_authority,
         public_authority=partner.public_authority,
+        statutory_roles=tuple(partner.statutory_roles or ()),
     )
 
 
@@ -137,6 +138,7 @@ def _apply(partner: Partner, declaration: PartnerDeclaration, digest: str, now: 
     partner.relevant_authority = declaration.relevant_authority
     partner.competent_authority = declaration.competent_authority
     partner.public_authority = declaration.public_authority
+    partner.statutory_roles = list(declaration.statutory_roles)
     partner.webhook_url = declaration.webhook_url
     partner.jwks = declaration.jwks
     partner.scopes = list(declaration.scopes)

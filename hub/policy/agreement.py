@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hub.policy.catalogue import read_toml
+from hub.policy.children import ChildRules
 from hub.policy.errors import PolicyFileError
 
 AGREEMENT_TYPES = ("ISP", "DDA", "JCA", "PROCESSOR")  # WASPI's four types
@@ -30,6 +31,9 @@ CONSENT_EXEMPTIONS = (
     "para18_2_c",
     "para10_prejudice",
     "statutory_requirement",
+    # DPA 2018 Part 3: lawful because necessary for a law-enforcement task (s35(2)(b)), so
+    # consent is not the basis at all.
+    "part3_law_enforcement_task",
 )
 ONWARD_SHARING = ("no", "with_originator_consent", "yes")
 RELEASE = "release"
@@ -51,6 +55,9 @@ TOP_KEYS = frozenset(
         "governance",
         "rights",
         "flows",
+        "dpia_reference",
+        "appropriate_policy_document",
+        "review_history",
     }
 )
 FLOW_KEYS = frozenset(
@@ -68,6 +75,9 @@ FLOW_KEYS = frozenset(
         "retention_days",
         "return_flow",
         "acting_for",
+        "acting_for_contract",
+        "strictly_necessary",
+        "children",
         "description",
     }
 )
@@ -90,6 +100,16 @@ class Party:
     role: str
     signatory: str
     perpetrator_facing: bool | None = None  # None: use the partner type's default
+    perpetrator_facing_reason: str | None = None  # why the default is overridden
+
+
+@dataclass(frozen=True)
+class Review:
+    """One completed review of the agreement (ICO data-sharing code: review regularly)."""
+
+    date: dt.date
+    by: str
+    outcome: str
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,12 @@ class Flow:
     onward_sharing: str = "no"
     return_flow: bool = False
     acting_for: str | None = None
+    # s115 "acting on behalf of": the contract or processor reference, when the authority
+    # acted for is not itself a party to the agreement.
+    acting_for_contract: str | None = None
+    # DPA 2018 s35(5)(a): why sensitive processing is strictly necessary (Part 3 flows).
+    strictly_necessary: str | None = None
+    children: ChildRules | None = None  # rules for under-18 subjects (children.py)
     description: str = ""
 
 
@@ -132,6 +158,9 @@ class Agreement:
     rights: Mapping[str, str]
     supersedes: str | None = None
     source: str = ""
+    dpia_reference: str | None = None  # UK GDPR Art 35
+    appropriate_policy_document: str | None = None  # DPA 2018 Sch 1 para 5, s42
+    review_history: tuple[Review, ...] = ()
 
     @property
     def party_ids(self) -> frozenset[str]:
@@ -198,13 +227,20 @@ class _Reader:
 
 def _party(source: str, index: int, raw: Any) -> Party:
     r = _Reader(source, f"parties[{index}]", raw)
-    r.unknown(("id", "role", "signatory", "perpetrator_facing"))
+    r.unknown(("id", "role", "signatory", "perpetrator_facing", "perpetrator_facing_reason"))
     return Party(
         id=r.text("id"),
         role=r.choice("role", PARTY_ROLES),
         signatory=r.text("signatory"),
         perpetrator_facing=r.get("perpetrator_facing", bool, None),
+        perpetrator_facing_reason=r.text("perpetrator_facing_reason", None),
     )
+
+
+def _review(source: str, index: int, raw: Any) -> Review:
+    r = _Reader(source, f"review_history[{index}]", raw)
+    r.unknown(("date", "by", "outcome"))
+    return Review(date=r.date("date"), by=r.text("by"), outcome=r.text("outcome"))
 
 
 def _flow(source: str, index: int, raw: Any) -> Flow:
@@ -233,7 +269,26 @@ def _flow(source: str, index: int, raw: Any) -> Flow:
         onward_sharing=r.choice("onward_sharing", ONWARD_SHARING, "no"),
         return_flow=r.get("return_flow", bool, False),
         acting_for=r.text("acting_for", None),
+        acting_for_contract=r.text("acting_for_contract", None),
+        strictly_necessary=r.text("strictly_necessary", None),
+        children=_children(source, index, r.get("children", dict, None)),
         description=r.get("description", str, ""),
+    )
+
+
+def _children(source: str, index: int, raw: Any) -> ChildRules | None:
+    if raw is None:
+        return None
+    r = _Reader(source, f"flows[{index}].children", raw)
+    r.unknown(("withhold", "transforms", "allow"))
+    where = f"flows[{index}].children.transforms"
+    transforms = _Reader(source, where, r.get("transforms", dict, {}))
+    for name in transforms.raw:
+        transforms.text(name)
+    return ChildRules(
+        withhold=r.strings("withhold") if "withhold" in r.raw else (),
+        transforms=MappingProxyType(dict(transforms.raw)),
+        allow=r.strings("allow") if "allow" in r.raw else (),
     )
 
 
@@ -272,6 +327,11 @@ def parse_agreement(doc: Mapping[str, Any], source: str = "<agreement>") -> Agre
         rights=_text_table(source, "rights", r.get("rights", dict), RIGHTS_KEYS),
         supersedes=r.text("supersedes", None),
         source=source,
+        dpia_reference=r.text("dpia_reference", None),
+        appropriate_policy_document=r.text("appropriate_policy_document", None),
+        review_history=tuple(
+            _review(source, i, x) for i, x in enumerate(r.get("review_history", list, []))
+        ),
     )
 
 

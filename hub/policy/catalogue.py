@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hub.policy.errors import PolicyFileError, line_of
+from hub.policy.vocabulary import Purpose, Role, load_purposes, load_roles
 
 FIELD_CLASSES = (
     "ID",
@@ -45,8 +46,12 @@ TRANSFORMS_FOR_TYPE: Mapping[str, frozenset[str]] = {
     "boolean": frozenset(),
     "enum": frozenset(),
 }
-BASIS_KINDS = ("gateway", "duty", "art6", "art9", "art10", "part3", "confidence")
+BASIS_KINDS = ("gateway", "duty", "art6", "art9", "art10", "part3", "sch8", "confidence")
 PARTNER_FLAGS = ("relevant_authority", "competent_authority", "public_authority")
+# Tags a field may carry; a gateway can exclude a tag (PCSC 2022 s16(4)(a) patient information).
+FIELD_TAGS = ("patient_information",)
+# When relying on a condition needs an appropriate policy document (DPA 2018 Sch 1 para 5, s42).
+APD_RULES = ("always", "except_to_competent_authority")
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class FieldSpec:
     max_length: int | None = None
     values: tuple[str, ...] = ()
     transforms: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -76,17 +82,29 @@ class LawfulBasis:
     sender_must_be: tuple[str, ...] = ()
     sender_must_not_be: tuple[str, ...] = ()
     recipient_must_be: tuple[str, ...] = ()
-    sender_types_excluded: tuple[str, ...] = ()
     requires_any: tuple[str, ...] = ()
     conditions: tuple[str, ...] = ()
+    # Parties by statutory role (the statute's own lists), see vocabulary.py.
+    sender_roles: tuple[str, ...] = ()
+    recipient_roles: tuple[str, ...] = ()
+    recipient_may_act_for: bool = False
+    one_end_roles: tuple[str, ...] = ()
+    sender_roles_excluded: tuple[str, ...] = ()
+    excludes_field_tags: tuple[str, ...] = ()
+    purposes: tuple[str, ...] = ()
+    duty: bool = False  # a legal duty to share, not a mere power
+    apd: str | None = None  # see APD_RULES
+    without_consent: bool = False  # a condition for processing without consent only
 
 
 @dataclass(frozen=True)
 class Catalogues:
-    """Both catalogues, loaded together because each check needs both."""
+    """The catalogues, loaded together because each check needs them all."""
 
     fields: Mapping[str, FieldSpec]
     bases: Mapping[str, LawfulBasis]
+    roles: Mapping[str, Role] = field(default_factory=dict)
+    purposes: Mapping[str, Purpose] = field(default_factory=dict)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -124,6 +142,7 @@ def _field_spec(path: Path, name: str, raw: Any) -> FieldSpec:
         "max_length",
         "values",
         "transforms",
+        "tags",
     }
     if unknown:
         raise PolicyFileError(path, where, f"unknown keys {sorted(unknown)}")
@@ -152,8 +171,10 @@ def _field_spec(path: Path, name: str, raw: Any) -> FieldSpec:
                 f"{where}.transforms",
                 f"transform {transform!r} does not apply to type {typ!r}",
             )
+    tags = _str_list(path, f"{where}.tags", raw.get("tags", []), FIELD_TAGS)
     return FieldSpec(
         name=name,
+        tags=frozenset(tags),
         cls=cls,
         type=typ,
         description=description,
@@ -176,10 +197,16 @@ _BASIS_LISTS = {
     "sender_must_be": PARTNER_FLAGS,
     "sender_must_not_be": PARTNER_FLAGS,
     "recipient_must_be": PARTNER_FLAGS,
-    "sender_types_excluded": None,
     "requires_any": None,
     "conditions": None,
+    "sender_roles": None,
+    "recipient_roles": None,
+    "one_end_roles": None,
+    "sender_roles_excluded": None,
+    "excludes_field_tags": FIELD_TAGS,
+    "purposes": None,
 }
+_BASIS_FLAGS = ("recipient_may_act_for", "duty", "without_consent")
 
 
 def _basis(path: Path, code: str, raw: Any) -> LawfulBasis:
@@ -189,7 +216,8 @@ def _basis(path: Path, code: str, raw: Any) -> LawfulBasis:
     unknown = (
         set(raw)
         - set(_BASIS_LISTS)
-        - {"reference", "kind", "relied_on_by", "classes", "excludes_classes"}
+        - set(_BASIS_FLAGS)
+        - {"reference", "kind", "relied_on_by", "classes", "excludes_classes", "apd"}
     )
     if unknown:
         raise PolicyFileError(path, where, f"unknown keys {sorted(unknown)}")
@@ -198,10 +226,23 @@ def _basis(path: Path, code: str, raw: Any) -> LawfulBasis:
             raise PolicyFileError(path, f"{where}.{key}", "a non-empty string is required")
     if raw.get("kind") not in BASIS_KINDS:
         raise PolicyFileError(path, f"{where}.kind", f"must be one of {', '.join(BASIS_KINDS)}")
-    lists = {
+    lists: dict[str, Any] = {
         key: _str_list(path, f"{where}.{key}", raw.get(key, []), allowed)
         for key, allowed in _BASIS_LISTS.items()
     }
+    flags: dict[str, Any] = {}
+    for key in _BASIS_FLAGS:
+        flags[key] = raw.get(key, False)
+        if not isinstance(flags[key], bool):
+            raise PolicyFileError(path, f"{where}.{key}", "must be true or false")
+    apd = raw.get("apd")
+    if apd is not None and apd not in APD_RULES:
+        raise PolicyFileError(path, f"{where}.apd", f"must be one of {', '.join(APD_RULES)}")
+    if raw["kind"] == "gateway" and not lists["purposes"]:
+        # Purposes as codes: a gateway serves the purposes of its statute, and only those.
+        raise PolicyFileError(
+            path, f"{where}.purposes", "a gateway must list the purposes it serves"
+        )
     classes = _str_list(path, f"{where}.classes", raw.get("classes", []), FIELD_CLASSES)
     excludes = _str_list(
         path, f"{where}.excludes_classes", raw.get("excludes_classes", []), FIELD_CLASSES
@@ -213,12 +254,22 @@ def _basis(path: Path, code: str, raw: Any) -> LawfulBasis:
         relied_on_by=raw["relied_on_by"],
         classes=frozenset(classes),
         excludes_classes=frozenset(excludes),
+        apd=apd,
+        **flags,
         **lists,
     )
 
 
-def load_lawful_bases(path: Path) -> dict[str, LawfulBasis]:
-    """Load ``lawful_bases.toml``: a ``[bases.<CODE>]`` table per code."""
+def load_lawful_bases(
+    path: Path,
+    roles: Mapping[str, Role] | None = None,
+    purposes: Mapping[str, Purpose] | None = None,
+) -> dict[str, LawfulBasis]:
+    """Load ``lawful_bases.toml``: a ``[bases.<CODE>]`` table per code.
+
+    With ``roles`` and ``purposes`` (as :func:`load_catalogues` passes them), every role and
+    purpose a code names must exist: a typo would otherwise silently refuse every flow.
+    """
     raw = read_toml(path).get("bases")
     if not isinstance(raw, dict) or not raw:
         raise PolicyFileError(path, "bases", "expected a non-empty [bases.<CODE>] table")
@@ -229,12 +280,43 @@ def load_lawful_bases(path: Path) -> dict[str, LawfulBasis]:
                 raise PolicyFileError(
                     path, f"bases.{basis.code}.requires_any", f"names unknown code {needed!r}"
                 )
+        _check_names(path, basis, roles, purposes)
     return bases
+
+
+def _check_names(
+    path: Path,
+    basis: LawfulBasis,
+    roles: Mapping[str, Role] | None,
+    purposes: Mapping[str, Purpose] | None,
+) -> None:
+    named = {
+        "sender_roles": basis.sender_roles,
+        "recipient_roles": basis.recipient_roles,
+        "one_end_roles": basis.one_end_roles,
+        "sender_roles_excluded": basis.sender_roles_excluded,
+    }
+    for key, values in named.items():
+        for role in values:
+            if roles is not None and role not in roles:
+                raise PolicyFileError(path, f"bases.{basis.code}.{key}", f"unknown role {role!r}")
+    for purpose in basis.purposes:
+        if purposes is not None and purpose not in purposes:
+            raise PolicyFileError(
+                path, f"bases.{basis.code}.purposes", f"unknown purpose {purpose!r}"
+            )
 
 
 def load_catalogues(policies_dir: Path) -> Catalogues:
     """Load ``fields.toml`` and ``lawful_bases.toml`` from a ``policies/`` directory."""
+    fields = load_fields(policies_dir / "fields.toml")
+    bases_path = policies_dir / "lawful_bases.toml"
+    doc = read_toml(bases_path)
+    roles = load_roles(bases_path, doc)
+    purposes = load_purposes(bases_path, doc)
     return Catalogues(
-        fields=load_fields(policies_dir / "fields.toml"),
-        bases=load_lawful_bases(policies_dir / "lawful_bases.toml"),
+        fields=fields,
+        bases=load_lawful_bases(bases_path, roles, purposes),
+        roles=roles,
+        purposes=purposes,
     )

@@ -16,6 +16,8 @@ from typing import Any
 
 from hub.policy.agreement import RELEASE, Flow
 from hub.policy.catalogue import Catalogues, FieldSpec
+from hub.policy.children import child_rule, subject_is_child
+from hub.policy.consent import ConsentRecord, record_problem
 from hub.policy.justification import class_problem
 from hub.policy.partner_info import PartnerInfo
 from hub.policy.reasons import Reason, reason_text
@@ -55,6 +57,7 @@ class Decision:
     refusals: tuple[Refusal, ...]
     consent_state: str
     consent_reason: str | None = None
+    consent_record: str | None = None
     agreement_id: str | None = None
     agreement_version: int | None = None
     agreement_digest: str | None = None
@@ -63,6 +66,9 @@ class Decision:
     retention_days: int | None = None
     onward_sharing: str | None = None
     transforms: Mapping[str, str] = field(default_factory=dict)
+    # Released fields that are opinion, not fact (ICO data-sharing code: "fact and opinion
+    # clearly distinguished"); by field, so a transformed opinion stays marked.
+    opinion: tuple[str, ...] = ()
 
     @property
     def outcome(self) -> str:
@@ -94,10 +100,15 @@ class Decision:
                 "flow": self.flow_index,
             },
             "basis": list(self.basis),
-            "consent": {"state": self.consent_state, "reason": self.consent_reason},
+            "consent": {
+                "state": self.consent_state,
+                "reason": self.consent_reason,
+                **({"record": self.consent_record} if self.consent_record else {}),
+            },
             "retention_days": self.retention_days,
             "onward_sharing": self.onward_sharing,
             "transforms": dict(self.transforms),
+            "opinion": list(self.opinion),
         }
 
 
@@ -225,6 +236,14 @@ class _FlowContext:
     justification: str | None
     today: dt.date
     secret: bytes | None
+    child: bool = False
+
+
+def _applied(flow: Flow, name: str, child: bool) -> str:
+    """The action applied to a released field (a child rule's stricter transform wins)."""
+    if child and flow.children is not None and name in flow.children.transforms:
+        return flow.children.transforms[name]
+    return flow.fields[name]
 
 
 def _field_outcome(ctx: _FlowContext, spec: FieldSpec, value: Any) -> tuple[Any, Withheld | None]:
@@ -239,8 +258,13 @@ def _field_outcome(ctx: _FlowContext, spec: FieldSpec, value: Any) -> tuple[Any,
     action = flow.fields.get(name)
     if action is None:
         return hold(Reason.NOT_IN_ALLOW_LIST, f"{ctx.reg.agreement.id}#{flow.index}")
+    if ctx.child:
+        child_action, held = child_rule(flow.children, name, spec.cls, action)
+        if child_action is None:
+            return hold(Reason(held) if held else Reason.CHILD_HIGH_PRIVACY_DEFAULT)
+        action = child_action
     bases = [ctx.catalogues.bases[c] for c in flow.basis if c in ctx.catalogues.bases]
-    problem = class_problem(spec.cls, bases)
+    problem = class_problem(spec.cls, bases, flow.consent == "required")
     if problem is not None:
         return hold(Reason(problem[0]), problem[1])
     if spec.cls == "WHERE":
@@ -268,8 +292,13 @@ def decide(
     now: dt.datetime,
     *,
     keyed_hash_secret: bytes | None = None,
+    consent_records: Mapping[str, ConsentRecord] | None = None,
 ) -> Decision:
-    """Decide what ``request`` may release. Raises RequestValidationError (422) if malformed."""
+    """Decide what ``request`` may release. Raises RequestValidationError (422) if malformed.
+
+    ``consent_records`` (by id): the caller's consent records; with them, a consent flow's
+    message must cite a live record in scope (consent.py).
+    """
     req = (
         request if isinstance(request, ShareRequest) else parse_request(request, catalogues.fields)
     )
@@ -286,6 +315,17 @@ def decide(
     consent = _consent_refusal(req, flow)
     if consent is not None:
         return _refuse(req, [consent], found)
+    record = record_problem(
+        req.consent_record,
+        consent_records,
+        sender=req.sender,
+        recipient=req.recipient,
+        purpose=req.purpose,
+        flow=flow,
+        now=now,
+    )
+    if record is not None:
+        return _refuse(req, [Refusal(*record)], found)
     ctx = _FlowContext(
         reg,
         flow,
@@ -294,6 +334,7 @@ def decide(
         req.justification,
         now.date(),
         keyed_hash_secret,
+        subject_is_child(req.data, req.subject_age_band, now.date()),
     )
     released: dict[str, Any] = {}
     withheld: list[Withheld] = []
@@ -316,6 +357,7 @@ def decide(
         refusals=(),
         consent_state=req.consent_state,
         consent_reason=req.consent_reason,
+        consent_record=req.consent_record,
         agreement_id=reg.agreement.id,
         agreement_version=reg.agreement.version,
         agreement_digest=reg.digest,
@@ -324,6 +366,7 @@ def decide(
         retention_days=flow.retention_days,
         onward_sharing=flow.onward_sharing,
         transforms=MappingProxyType(
-            {n: a for n, a in flow.fields.items() if a != RELEASE and n in released}
+            {n: a for n in released if (a := _applied(flow, n, ctx.child)) != RELEASE}
         ),
+        opinion=tuple(sorted(n for n in released if catalogues.fields[n].opinion)),
     )

@@ -120,7 +120,7 @@ class PolicySet:
 def load_policy(root: Path) -> PolicySet:
     """Load ``root/policies`` and ``root/keys`` (the project root layout)."""
     catalogues = load_catalogues(root / "policies")
-    partners = load_partners(root / "policies" / "partners")
+    partners = load_partners(root / "policies" / "partners", catalogues.roles)
     keys = load_keys(root / "keys")
     agreements = load_agreements(root / "policies" / "agreements", catalogues, partners, keys)
     return PolicySet(catalogues, partners, keys, tuple(agreements))

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hub.policy.catalogue import FieldSpec
+from hub.policy.children import AGE_BANDS
 from hub.policy.errors import FieldProblem, RequestValidationError
 
 CONSENT_STATES = ("given", "refused", "not_sought")
@@ -30,6 +31,8 @@ class ShareRequest:
     data: Mapping[str, Any]
     consent_state: str
     consent_reason: str | None = None
+    consent_record: str | None = None  # id of the consent record relied on (UK GDPR Art 7(1))
+    subject_age_band: str | None = None  # "under_18" | "adult", when no date of birth is sent
     justification: str | None = None
 
 
@@ -105,6 +108,21 @@ def parse_request(raw: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> Sh
                 "consent.reason", "not_in_enum", f"must be one of {', '.join(NOT_SOUGHT_REASONS)}"
             )
         )
+    record = consent.get("record") if isinstance(consent, Mapping) else None
+    if record is not None and (not isinstance(record, str) or not 0 < len(record) <= 64):
+        problems.append(
+            FieldProblem("consent.record", "wrong_type", "must be a consent record id (1-64)")
+        )
+        record = None
+    subject = raw.get("subject") or {}
+    age_band = subject.get("age_band") if isinstance(subject, Mapping) else None
+    if age_band is not None and age_band not in AGE_BANDS:
+        problems.append(
+            FieldProblem(
+                "subject.age_band", "not_in_enum", f"must be one of {', '.join(AGE_BANDS)}"
+            )
+        )
+        age_band = None
     data = raw.get("data")
     parsed: dict[str, Any] = {}
     if not isinstance(data, Mapping):
@@ -131,5 +149,7 @@ def parse_request(raw: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> Sh
         data=MappingProxyType(parsed),
         consent_state=str(state),
         consent_reason=reason,
+        consent_record=record,
+        subject_age_band=age_band,
         justification=justification,
     )

@@ -141,7 +141,12 @@ def agreement_status(
             f"{label} is superseded by {newer.agreement.id} v{newer.agreement.version}",
         )
     for problem in reg.errors:
-        add("invalid", "invalid", f"{label} fails validation: {problem.path}: {problem.message}")
+        add(
+            "invalid",
+            "invalid",
+            f"{label} fails validation: {problem.path}: {problem.message} "
+            f"[{problem.code}; {problem.citation}]",
+        )
     stray = []
     for sig in reg.signatures:
         if sig.code == "not_a_party":  # a stranger's signature adds nothing and takes nothing
@@ -159,7 +164,7 @@ def agreement_status(
     if a.effective_to is not None and today > a.effective_to:
         add("expired", "expired", f"{label} expired on {a.effective_to}")
     warnings = stray + [
-        StatusReason(p.code, f"{p.path}: {p.message}")
+        StatusReason(p.code, f"{p.path}: {p.message} [{p.citation}]")
         for p in reg.problems
         if p.severity == "warning"
     ]

@@ -20,7 +20,14 @@ effective_from = {start}
 effective_to = {end}
 review_by = {review}
 
-# 1. Purpose and benefits
+# Records the law asks for: DPIA (UK GDPR Art 35); appropriate policy document where a
+# DPA 2018 Sch 1 Part 2 or Sch 8 condition is relied on (Sch 1 para 5, s42); review history.
+dpia_reference = "TODO: DPIA reference"
+# appropriate_policy_document = "TODO: APD reference"
+# review_history = [{{ date = 2027-01-01, by = "DPOs", outcome = "TODO" }}]
+
+# 1. Purpose and benefits: purpose codes from policies/lawful_bases.toml [purposes.*]; every
+# gateway in a flow's basis must serve its purpose
 purposes = ["{purpose}"]
 benefits = "TODO: what the sharing achieves and for whom."
 
@@ -48,10 +55,15 @@ review = "TODO: annual review by the parties' DPOs."
 from = "{sender}"
 to = "{recipient}"
 purpose = "{purpose}"
-# gateway + Art 6 (+ an Art 9 condition for SC_*, + ART10 or DPA_PART3 for CRIM)
+# gateway + Art 6 (+ an Art 9 condition for SC_*, + ART10 for CRIM); or, between competent
+# authorities for a law-enforcement purpose, DPA_PART3 (+ a SCH8_* condition for SC_*)
 basis = ["CDA_S115", "GDPR_6_1_E"]
+# acting_for = "ID"                   # s115/CA04 s11(2)(b): the authority the recipient acts for
+# acting_for_contract = "TODO"        # ... if that authority is not a party: contract reference
+# strictly_necessary = "TODO"         # Part 3 sensitive processing without consent (s35(5))
 consent = "preferred"                 # required | preferred | not_required
-# needed when not_required: para18_2_a|b|c, para10_prejudice, statutory_requirement
+# needed when not_required: para18_2_a|b|c, para10_prejudice, statutory_requirement (a duty,
+# not a power), part3_law_enforcement_task
 # consent_exemption = "para18_2_c"
 # safety_justification = "..."        # needed for any WHERE field
 fact_only = false                     # true withholds every opinion field
@@ -68,6 +80,8 @@ _PARTY = """[[parties]]
 id = "{id}"
 role = "controller"        # controller | joint_controller | processor
 signatory = "TODO: name, title"
+# perpetrator_facing = false         # overriding the type's default needs a reason:
+# perpetrator_facing_reason = "TODO"
 """
 
 

@@ -8,26 +8,17 @@ any ``error`` problem is never in force (``status.py``); warnings are for the re
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from hub.policy.agreement import RELEASE, Agreement, Flow
 from hub.policy.catalogue import Catalogues, LawfulBasis
+from hub.policy.children import child_rule_problems
 from hub.policy.justification import class_problem
+from hub.policy.parties import known_purposes, purpose_problems, role_problems, tag_problems
 from hub.policy.partner_info import PERPETRATOR_FACING_TYPES, PartnerInfo
+from hub.policy.problems import Problem
+from hub.policy.regime import regime_problems
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason an agreement is refused (``error``) or needs attention (``warning``)."""
-
-    file: str
-    path: str
-    code: str
-    message: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.path}: {self.message} [{self.code}]"
+__all__ = ["Problem", "is_perpetrator_facing", "validate_agreement"]
 
 
 def is_perpetrator_facing(agreement: Agreement, partner: PartnerInfo) -> bool:
@@ -47,6 +38,8 @@ def validate_agreement(
 ) -> list[Problem]:
     """Every problem with an agreement, against the catalogues and the partner register."""
     problems = list(_agreement_problems(agreement, partners))
+    problems.extend(known_purposes(agreement, catalogues))
+    problems.extend(_record_problems(agreement, partners))
     for flow in agreement.flows:
         problems.extend(_flow_problems(agreement, flow, catalogues, partners))
     return problems
@@ -120,10 +113,15 @@ def _flow_problems(
     acting_for = partners.get(flow.acting_for) if flow.acting_for else None
     if sender is not None and recipient is not None:
         for basis in bases:
-            yield from _eligibility(a, flow, basis, sender, recipient, acting_for, at)
+            yield from _eligibility(a, flow, basis, sender, recipient, at)
+            yield from role_problems(a, flow, basis, sender, recipient, acting_for, at)
         yield from _art6_problems(a, flow, bases, sender, recipient, at)
+    yield from purpose_problems(a, flow, bases, catalogues, at)
+    yield from tag_problems(a, flow, bases, catalogues, at)
+    yield from regime_problems(a, flow, bases, catalogues, recipient, at)
     yield from _field_problems(a, flow, bases, catalogues, recipient, at)
-    yield from _consent_problems(a, flow, at)
+    yield from child_rule_problems(a.source, flow, catalogues.fields, at)
+    yield from _consent_problems(a, flow, bases, at)
 
 
 def _flow_party_problems(
@@ -178,9 +176,9 @@ def _eligibility(
     basis: LawfulBasis,
     sender: PartnerInfo,
     recipient: PartnerInfo,
-    acting_for: PartnerInfo | None,
     at: str,
 ) -> Iterator[Problem]:
+    """The legal-flag rules of Art 6 and Part 3 codes (the gateways' roles: parties.py)."""
     path = f"{at}.basis"
     for flag in basis.sender_must_be:
         if not sender.flag(flag):
@@ -188,8 +186,9 @@ def _eligibility(
                 a.source,
                 path,
                 "sender_not_eligible",
-                f"{basis.code} needs the sender to be a {flag.replace('_', ' ')}; "
-                f"{sender.id!r} is not",
+                f"{basis.code} ({basis.reference}) needs the sender to be a "
+                f"{flag.replace('_', ' ')}; {sender.id!r} is not",
+                statute=basis.reference,
             )
     for flag in basis.sender_must_not_be:
         if sender.flag(flag):
@@ -198,25 +197,20 @@ def _eligibility(
                 a.source,
                 path,
                 "sender_not_eligible",
-                f"{basis.code} cannot be relied on by a {flag.replace('_', ' ')} ({sender.id!r})",
+                f"{basis.code} ({basis.reference}) cannot be relied on by a "
+                f"{flag.replace('_', ' ')} ({sender.id!r})",
+                statute=basis.reference,
             )
     for flag in basis.recipient_must_be:
-        # s115: disclosure to a relevant authority "or a person acting on behalf of" one.
-        if not recipient.flag(flag) and not (acting_for is not None and acting_for.flag(flag)):
+        if not recipient.flag(flag):
             yield Problem(
                 a.source,
                 path,
                 "recipient_not_eligible",
-                f"{basis.code} needs the recipient to be a {flag.replace('_', ' ')} "
-                f"(or act for one); {recipient.id!r} is not",
+                f"{basis.code} ({basis.reference}) needs the recipient to be a "
+                f"{flag.replace('_', ' ')}; {recipient.id!r} is not",
+                statute=basis.reference,
             )
-    if sender.type in basis.sender_types_excluded:
-        yield Problem(
-            a.source,
-            path,
-            "sender_type_excluded",
-            f"{basis.code} cannot release data held by a {sender.type.replace('_', ' ')} body",
-        )
     if basis.requires_any and not set(basis.requires_any) & set(flow.basis):
         yield Problem(
             a.source,
@@ -230,6 +224,16 @@ def _eligibility(
             f"{at}.consent",
             "consent_basis_without_consent",
             f"{basis.code} is consent: the flow's consent must be 'required'",
+        )
+    if basis.without_consent and flow.consent == "required":
+        # Sch 1 para 10(1)(b) and para 18(1)(c): conditions for processing *without* consent.
+        yield Problem(
+            a.source,
+            f"{at}.consent",
+            "without_consent_condition_on_consent_flow",
+            f"{basis.code} ({basis.reference}) applies only to processing without consent; "
+            "a flow that requires consent needs explicit consent (GDPR_9_2_A) instead",
+            statute=basis.reference,
         )
 
 
@@ -286,7 +290,7 @@ def _field_problems(
                 "opinion_on_fact_only_flow",
                 f"{name!r} is opinion and the flow is fact-only",
             )
-        found = class_problem(spec.cls, bases)
+        found = class_problem(spec.cls, bases, flow.consent == "required")
         if found is not None:
             yield Problem(a.source, path, found[0], f"{name!r} ({spec.cls}): {found[1]}")
         if spec.cls == "WHERE":
@@ -313,23 +317,26 @@ def _where_problems(
 
 
 _EXEMPTION_BASES = {
-    "para18_2_a": ("SCH1_P18",),
-    "para18_2_b": ("SCH1_P18",),
-    "para18_2_c": ("SCH1_P18",),
+    "para18_2_a": ("SCH1_P18", "SCH8_P4"),
+    "para18_2_b": ("SCH1_P18", "SCH8_P4"),
+    "para18_2_c": ("SCH1_P18", "SCH8_P4"),
     "para10_prejudice": ("SCH1_P10",),
-    "statutory_requirement": ("GDPR_6_1_C", "SCH1_P6", "DPA_PART3"),
+    "statutory_requirement": ("GDPR_6_1_C",),
+    "part3_law_enforcement_task": ("DPA_PART3",),
 }
 
 
-def _consent_problems(a: Agreement, flow: Flow, at: str) -> Iterator[Problem]:
+def _consent_problems(
+    a: Agreement, flow: Flow, bases: list[LawfulBasis], at: str
+) -> Iterator[Problem]:
     if flow.consent == "not_required":
         if flow.consent_exemption is None:
             yield Problem(
                 a.source,
                 f"{at}.consent_exemption",
                 "consent_exemption_missing",
-                "a flow without consent must name why: para18_2_a, para18_2_b, para18_2_c, "
-                "para10_prejudice or statutory_requirement",
+                "a flow without consent must name why: "
+                + ", ".join(_EXEMPTION_BASES),
             )
         elif not set(_EXEMPTION_BASES[flow.consent_exemption]) & set(flow.basis):
             yield Problem(
@@ -339,6 +346,17 @@ def _consent_problems(a: Agreement, flow: Flow, at: str) -> Iterator[Problem]:
                 f"{flow.consent_exemption} needs one of "
                 f"{', '.join(_EXEMPTION_BASES[flow.consent_exemption])} in the tuple",
             )
+        elif flow.consent_exemption == "statutory_requirement" and not any(
+            b.duty and b.kind in ("gateway", "duty") for b in bases
+        ):
+            # A power to share (s115, s14 OMA 2007, s16 PCSC) is not a requirement.
+            yield Problem(
+                a.source,
+                f"{at}.consent_exemption",
+                "statutory_requirement_without_duty",
+                "statutory_requirement needs a gateway that imposes a duty to share "
+                f"(lawful_bases.toml duty = true); {', '.join(flow.basis)} confer powers only",
+            )
     elif flow.consent_exemption is not None:
         yield Problem(
             a.source,
@@ -347,3 +365,35 @@ def _consent_problems(a: Agreement, flow: Flow, at: str) -> Iterator[Problem]:
             "consent_exemption only applies when consent is 'not_required'",
             "warning",
         )
+
+
+def _record_problems(a: Agreement, partners: Mapping[str, PartnerInfo]) -> Iterator[Problem]:
+    """The records the law asks an agreement to keep (Art 35 DPIA, review, overrides)."""
+    if a.dpia_reference is None:
+        yield Problem(
+            a.source,
+            "dpia_reference",
+            "dpia_reference_missing",
+            "record the data protection impact assessment (UK GDPR Art 35) in dpia_reference",
+        )
+    if not a.review_history:
+        yield Problem(
+            a.source,
+            "review_history",
+            "no_review_recorded",
+            "no review is recorded (review_history)",
+            "warning",
+        )
+    for i, party in enumerate(a.parties):
+        partner = partners.get(party.id)
+        if partner is None or party.perpetrator_facing is None:
+            continue
+        default = partner.type in PERPETRATOR_FACING_TYPES
+        if party.perpetrator_facing != default and not party.perpetrator_facing_reason:
+            yield Problem(
+                a.source,
+                f"parties[{i}].perpetrator_facing",
+                "perpetrator_facing_override_without_reason",
+                f"{party.id!r} overrides its perpetrator-facing default ({str(default).lower()}); "
+                "record why in perpetrator_facing_reason",
+            )

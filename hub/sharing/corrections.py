@@ -132,6 +132,9 @@ def correct_disclosure(
         **{n: t for n, t in disclosure.transforms.items() if n not in decision.released},
         **decision.transforms,
     }
+    disclosure.opinion = sorted(
+        {n for n in disclosure.opinion or [] if n not in decision.released} | set(decision.opinion)
+    )
     disclosure.updated_at = utcnow()
     notice = {"reason": body["reason"], "fields": changed, "ledger_index": entry.index}
     _notify(session, disclosure, "correction", notice)

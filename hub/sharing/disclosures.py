@@ -146,6 +146,7 @@ def _prepare_disclosure(
         fields_released=sorted(decision.released),
         fields_withheld=withheld,
         transforms=dict(decision.transforms),
+        opinion=list(decision.opinion),
         consent_state=decision.consent_state,
         consent_reason=decision.consent_reason,
         subjects=item.subjects,

@@ -77,6 +77,9 @@ class Disclosure(Base):
     fields_released: Mapped[list[str]] = mapped_column(JSON)
     fields_withheld: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     transforms: Mapped[dict[str, str]] = mapped_column(JSON)
+    # Released fields that are opinion (ICO code: fact and opinion distinguished), so every
+    # view of the disclosure (inbox, GET, webhook) marks them.
+    opinion: Mapped[list[str]] = mapped_column(JSON, default=list)
     consent_state: Mapped[str] = mapped_column(String(16))
     # Why consent was not sought (para 18(2)/para 10 code), kept so a correction is decided
     # on the same footing as the original without the sender restating it.

@@ -19,11 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.agreements.services import LivePolicy, live_policy
+from hub.consent.services import cited_records
 from hub.db import utcnow
 from hub.errors import Conflict, HubError, field_pointer, problem_body
 from hub.ledger.access import Reader
 from hub.ledger.service import receipt, view_of
 from hub.policy import Decision, RequestValidationError, decide
+from hub.policy.consent import ConsentRecord
 from hub.sharing.context import SharingContext
 from hub.sharing.disclosures import Pending, Recorded, record_all
 from hub.sharing.models import IdempotencyRecord
@@ -53,9 +55,16 @@ def actor_for(partner_id: str) -> dict[str, str]:
 
 
 def decide_message(
-    policy: LivePolicy, ctx: SharingContext, sender: str, body: Mapping[str, Any]
+    policy: LivePolicy,
+    ctx: SharingContext,
+    sender: str,
+    body: Mapping[str, Any],
+    consent_records: Mapping[str, ConsentRecord] | None = None,
 ) -> Decision:
-    """Decide one message as ``sender`` (``from`` is never taken from the body)."""
+    """Decide one message as ``sender`` (``from`` is never taken from the body).
+
+    ``consent_records``: the consent record the message cites, if any (UK GDPR Art 7).
+    """
     request = {k: v for k, v in body.items() if k not in {"from", "client_ref"}}
     request["from"] = sender
     return decide(
@@ -65,6 +74,7 @@ def decide_message(
         policy.partners,
         utcnow(),
         keyed_hash_secret=ctx.keyed_hash_secret,
+        consent_records=consent_records,
     )
 
 
@@ -94,6 +104,7 @@ def created_body(session: Session, recorded: Recorded) -> dict[str, Any]:
         "to": decision.recipient,
         "released": sorted(decision.released),
         "transforms": dict(decision.transforms),
+        "opinion": list(decision.opinion),
         "withheld": [{"field": w.field, "reason": str(w.reason)} for w in decision.withheld],
         "agreement": {
             "id": decision.agreement_id,
@@ -156,7 +167,7 @@ def send_referral(
         if replay is not None:
             return replay
     policy = live_policy(session, ctx.catalogues)
-    decision = decide_message(policy, ctx, sender, body)
+    decision = decide_message(policy, ctx, sender, body, cited_records(session, sender, body))
     (recorded,) = record_all(session, ctx, actor_for(sender), [pending_for(ctx, decision, body)])
     if recorded.disclosure is not None:
         outcome = Outcome(201, created_body(session, recorded))

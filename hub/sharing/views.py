@@ -59,6 +59,7 @@ def recipient_view(
     return {
         **_common(session, disclosure, disclosure.recipient_id),
         "data": released_data(master_key, disclosure),
+        "opinion": list(disclosure.opinion or []),
         "retention_until": disclosure.retention_until.isoformat(),
     }
 

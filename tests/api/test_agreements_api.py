@@ -129,3 +129,14 @@ def test_decisions_need_the_scope(client, get_token):
     response = client.post("/api/v1/decisions", json=KENT_REFERRAL,
                            headers=_auth(get_token("kent-csc", "partners:read")))
     assert response.status_code == 403
+
+
+def test_dry_run_marks_released_opinion(client, get_token):
+    """ICO data-sharing code: fact and opinion clearly distinguished in what is shared."""
+    body = {**KENT_REFERRAL, "data": {"given_name": "Alex", "rag_status": "red"}}
+    response = client.post("/api/v1/decisions", json=body,
+                           headers=_auth(get_token("kent-csc", "agreements:read")))
+    assert response.status_code == 200, response.get_json()
+    decision = response.get_json()
+    assert set(decision["released"]) == {"given_name", "rag_status"}
+    assert decision["opinion"] == ["rag_status"]

@@ -167,6 +167,23 @@ def test_partners_add_rejects_a_bad_type_and_writes_nothing(hub, project, tmp_pa
     assert not (project / "policies" / "partners" / "odd-one.toml").exists()
 
 
+def test_partners_add_checks_flags_against_statutory_roles(hub, project, tmp_path):
+    """DPA 2018 Sch 7: a chief officer of police is a competent authority; the flag must say so."""
+    hub("init")
+    jwks = tmp_path / "x.jwks.json"
+    jwks.write_text(json.dumps(json.loads(hub("keys", "generate", str(tmp_path / "x.jwk")).output)))
+    args = ["partners", "add", "surrey-police", "--name", "Surrey Police", "--type", "police",
+            "--jwks", str(jwks), "--role", "chief_officer_of_police"]
+    result = hub(*args, "--relevant-authority", "--public-authority")
+    assert result.exit_code != 0
+    assert "competent_authority = false disagrees with statutory_roles" in result.output
+    assert not (project / "policies" / "partners" / "surrey-police.toml").exists()
+    result = hub(*args, "--relevant-authority", "--public-authority", "--competent-authority")
+    assert result.exit_code == 0, result.output
+    text = (project / "policies" / "partners" / "surrey-police.toml").read_text()
+    assert 'statutory_roles = ["chief_officer_of_police"]' in text
+
+
 def test_demo_refuses_production_mode(hub, monkeypatch):
     monkeypatch.setenv("HUB_PRODUCTION", "true")
     result = CliRunner().invoke(main, ["demo"])

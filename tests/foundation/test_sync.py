@@ -89,7 +89,7 @@ def test_a_changed_agreement_is_reloaded_and_falls_out_of_force(project_settings
     ("edit", "message"),
     [
         (lambda t: t.replace('type = "police"', 'type = "spies"'), "kent-police.toml:4: type must be"),
-        (lambda t: t + "colour = \"blue\"\n", "kent-police.toml:8: unknown key 'colour'"),
+        (lambda t: t + "colour = \"blue\"\n", "kent-police.toml:10: unknown key 'colour'"),
         (lambda t: t.replace("relevant_authority = true", "relevant_authority = 1"),
          "kent-police.toml:5: relevant_authority must be a bool"),
         (lambda t: t.replace('name = "Kent Police"', 'name = "Kent'), "invalid TOML"),
@@ -140,3 +140,18 @@ def test_production_refuses_demo_key_even_without_the_flag(project_settings):
     production = dataclasses.replace(project_settings, production=True)
     with pytest.raises(SyncFailed, match="demo-only key"):
         synchronise(production)
+
+
+def test_sync_stores_statutory_roles_and_refuses_flags_that_disagree(project_settings, engine):
+    """The live policy re-validates stored agreements from the rows: the roles must be there
+    (CDA 1998 s115(2), PCSC 2022 s16(2)); a flag contradicting the roles stops the sync."""
+    synchronise(project_settings)
+    partners = _partners(engine)
+    assert partners["kent-police"].statutory_roles == ["chief_officer_of_police"]
+    assert partners["kent-syv-provider"].statutory_roles == []
+    path = project_settings.policies_dir / "partners" / "probation-london.toml"
+    path.write_text(path.read_text().replace("competent_authority = true", "competent_authority = false"))
+    with pytest.raises(SyncFailed) as caught:
+        synchronise(project_settings)
+    assert "probation-london.toml:" in str(caught.value)
+    assert "competent_authority = false disagrees with statutory_roles" in str(caught.value)

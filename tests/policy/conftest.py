@@ -81,6 +81,9 @@ def document(*flows: dict[str, Any], **kw: Any) -> dict[str, Any]:
         "effective_from": dt.date(2026, 1, 1),
         "effective_to": dt.date(2027, 12, 31),
         "review_by": dt.date(2027, 6, 30),
+        "dpia_reference": "DPIA-TEST-1",
+        "appropriate_policy_document": "APD-TEST-1",
+        "review_history": [{"date": dt.date(2026, 6, 1), "by": "DPOs", "outcome": "Agreed."}],
         "parties": [{"id": p, "role": "controller", "signatory": "A. Signatory"} for p in ids],
         "governance": {
             k: "Agreed."

@@ -186,9 +186,15 @@ def unvalidated(f):
         (["CDA_S115", "GDPR_6_1_EA", "SCH1_P10"], "offence", Reason.CRIMINAL_OFFENCE_WITHOUT_ART10),
         (["GDPR_6_1_E"], "given_name", Reason.CLASS_NOT_JUSTIFIED_BY_BASIS),
         (
-            ["PCSC_S16", "GDPR_6_1_E", "SCH1_P10", "ART10"],
+            ["VPA24_ENCOMPASS", "GDPR_6_1_C", "SCH1_P18", "ART10"],
             "substance_misuse",
             Reason.CLASS_EXCLUDED_BY_BASIS,
+        ),
+        (
+            # DPA 2018 s35(5): Part 3 sensitive processing needs a Sch 8 condition
+            ["OMA07_S14", "DPA_PART3", "SCH1_P10"],
+            "substance_misuse",
+            Reason.SENSITIVE_PROCESSING_WITHOUT_SCH8,
         ),
     ],
 )

@@ -61,21 +61,28 @@ CASES = [
     ),
     # an Art 6 basis is always needed
     ("no art 6", flow(basis=["CDA_S115", "SCH1_P10", "ART10"]), "no_art6_basis"),
-    # PCSC s16 excludes health and social-care data
+    # PCSC 2022 s16(2): only between the bodies it lists
     (
-        "s16 with health data",
-        flow("met-police", "step-together", basis=["PCSC_S16", "GDPR_6_1_E", "SCH1_P10", "ART10"]),
-        "class_excluded_by_basis",
+        "s16(2) to a voluntary provider",
+        flow(
+            "met-police",
+            "step-together",
+            purpose="serious_violence_prevention",
+            basis=["PCSC_S16", "GDPR_6_1_E", "SCH1_P10", "ART10"],
+        ),
+        "recipient_not_eligible",
     ),
+    # PCSC 2022 s16(4)(b): no personal information from a health or social care authority
     (
-        "s16 from social care",
+        "s16(4)(b) from social care",
         flow(
             "sutton-csc",
             "met-police",
+            purpose="serious_violence_prevention",
             basis=["PCSC_S16", "GDPR_6_1_E", "SCH1_P10", "ART10"],
             fields={"given_name": "release"},
         ),
-        "sender_type_excluded",
+        "sender_excluded_by_statute",
     ),
     # class not justified by any gateway / Art 6 code
     (
@@ -83,7 +90,7 @@ CASES = [
         flow(
             "met-police",
             "tri-borough-rr",
-            purpose="x",
+            purpose="required_assessment",
             basis=["DA05_RA", "GDPR_6_1_C", "SCH1_P6", "ART10"],
             consent_exemption="statutory_requirement",
             fields={"school_name": "release"},

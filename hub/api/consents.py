@@ -1,0 +1,79 @@
+"""``/api/v1/consents``: the consent records a sender keeps, and their withdrawal.
+
+UK GDPR Art 7(1): a controller relying on consent must be able to show it; Art 7(3): the
+subject may withdraw it at any time. A referral on a consent flow cites a record
+(``consent.record``); once withdrawn, every later message citing it is refused, and says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from hub import db
+from hub.consent import services
+from hub.oauth.protector import current_partner_id, requires
+
+blp = Blueprint("consents", __name__, description="Consent records and their withdrawal")
+CODE = ma.validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+class ConsentRecordInSchema(ma.Schema):
+    given_at = ma.fields.AwareDateTime(
+        metadata={"description": "When consent was given (default now)"}
+    )
+    purposes = ma.fields.List(
+        ma.fields.String(validate=CODE), required=True, validate=ma.validate.Length(1, 20)
+    )
+    recipients = ma.fields.List(
+        ma.fields.String(validate=CODE), required=True, validate=ma.validate.Length(1, 50)
+    )
+    explicit = ma.fields.Boolean(
+        load_default=False, metadata={"description": "An express statement (UK GDPR Art 9(2)(a))"}
+    )
+
+
+class ConsentRecordSchema(ma.Schema):
+    id = ma.fields.String()
+    given_at = ma.fields.String()
+    purposes = ma.fields.List(ma.fields.String())
+    recipients = ma.fields.List(ma.fields.String())
+    explicit = ma.fields.Boolean()
+    withdrawn_at = ma.fields.String(allow_none=True)
+
+
+@blp.route("/consents")
+class Consents(MethodView):
+    @requires("referrals:write")
+    @blp.arguments(ConsentRecordInSchema)
+    @blp.response(201, ConsentRecordSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Record a consent the caller obtained; cite its id as ``consent.record``."""
+        session = db.session()
+        row = services.record(session, current_partner_id(), body, db.utcnow())
+        session.commit()
+        return services.view(row)
+
+
+@blp.route("/consents/<record_id>")
+class Consent(MethodView):
+    @requires("referrals:read")
+    @blp.response(200, ConsentRecordSchema)
+    def get(self, record_id: str) -> dict[str, Any]:
+        """One of the caller's consent records."""
+        return services.view(services.get(db.session(), current_partner_id(), record_id))
+
+
+@blp.route("/consents/<record_id>/withdrawal")
+class Withdrawal(MethodView):
+    @requires("referrals:write")
+    @blp.response(200, ConsentRecordSchema)
+    def post(self, record_id: str) -> dict[str, Any]:
+        """Record the withdrawal: every later message relying on it is refused."""
+        session = db.session()
+        row = services.withdraw(session, current_partner_id(), record_id, db.utcnow())
+        session.commit()
+        return services.view(row)

@@ -1,0 +1,89 @@
+"""Record, withdraw and look up consent records (a session in, no commit)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.consent.models import ConsentRecordRow
+from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.policy.consent import ConsentRecord
+
+
+def view(row: ConsentRecordRow) -> dict[str, Any]:
+    """A record as its sender sees it."""
+    return {
+        "id": row.id,
+        "given_at": row.given_at.isoformat(),
+        "purposes": list(row.purposes),
+        "recipients": list(row.recipients),
+        "explicit": row.explicit,
+        "withdrawn_at": row.withdrawn_at.isoformat() if row.withdrawn_at else None,
+    }
+
+
+def record(
+    session: Session, sender: str, body: Mapping[str, Any], now: dt.datetime
+) -> ConsentRecordRow:
+    """Keep a new consent record for ``sender``; it cannot be given in the future."""
+    given_at = body.get("given_at") or now
+    if given_at > now:
+        raise ValidationFailed("given_at must not be in the future")
+    row = ConsentRecordRow(
+        id=str(uuid.uuid4()),
+        sender_id=sender,
+        given_at=given_at,
+        purposes=list(body["purposes"]),
+        recipients=list(body["recipients"]),
+        explicit=bool(body.get("explicit", False)),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get(session: Session, sender: str, record_id: str) -> ConsentRecordRow:
+    """The sender's own record, or :class:`NotFound` (another's is not even acknowledged)."""
+    row = session.get(ConsentRecordRow, record_id)
+    if row is None or row.sender_id != sender:
+        raise NotFound("no such consent record")
+    return row
+
+
+def withdraw(session: Session, sender: str, record_id: str, now: dt.datetime) -> ConsentRecordRow:
+    """Record the withdrawal (UK GDPR Art 7(3)); every later message citing it is refused."""
+    row = get(session, sender, record_id)
+    if row.withdrawn_at is not None:
+        raise Conflict("consent record already withdrawn")
+    row.withdrawn_at = now
+    session.flush()
+    return row
+
+
+def cited_records(
+    session: Session, sender: str, body: Mapping[str, Any]
+) -> dict[str, ConsentRecord] | None:
+    """The record a message cites, as the engine's value (None if it cites none)."""
+    consent = body.get("consent")
+    record_id = consent.get("record") if isinstance(consent, Mapping) else None
+    if not isinstance(record_id, str):
+        return None
+    row = session.get(ConsentRecordRow, record_id)
+    if row is None or row.sender_id != sender:
+        return {}
+    return {
+        row.id: ConsentRecord(
+            id=row.id,
+            sender=row.sender_id,
+            given_at=row.given_at,
+            purposes=tuple(row.purposes),
+            recipients=tuple(row.recipients),
+            explicit=row.explicit,
+            withdrawn_at=row.withdrawn_at,
+        )
+    }
