@@ -57,6 +57,8 @@ def check_body() -> None:
     request.max_content_length = limit  # also bounds chunked bodies with no length
     if not request.path.startswith(API_PREFIX):
         return  # the OAuth endpoints are form-encoded; werkzeug enforces the limit
+    if not _has_body():
+        return  # e.g. a withdrawal: nothing to parse; a route that needs a body says so (422)
     if not is_json_type(request.mimetype):
         raise HubError(
             "Send the body as JSON with 'Content-Type: application/json'.",
@@ -64,6 +66,13 @@ def check_body() -> None:
         )
     if request.content_length is not None and request.content_length > limit:
         raise HubError(f"the body may be at most {limit} bytes", problem="payload-too-large")
+
+
+def _has_body() -> bool:
+    """A body was sent: a non-zero length, or one streamed in chunks with no length."""
+    if request.content_length is not None:
+        return request.content_length > 0
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
 class HubParser(FlaskParser):

@@ -211,6 +211,14 @@ def test_wrong_or_missing_content_type_is_415(client, get_token, path, content_t
     assert problem["type"].endswith("/unsupported-media-type")
 
 
+@pytest.mark.parametrize("path", ["/api/v1/decisions", "/api/v1/referrals", "/api/v1/alerts"])
+def test_no_body_at_all_is_a_clean_422_not_a_415(client, get_token, path):
+    """A body-less POST has no media type to get wrong; a route that needs a body says so."""
+    token = get_token("kent-csc", "referrals:write referrals:read agreements:read")
+    response = client.post(path, headers={"Authorization": f"Bearer {token}"})
+    _problem(response, 422)
+
+
 def test_json_with_a_charset_and_problem_json_suffix_types_are_accepted(client, get_token):
     token = get_token("kent-csc", "agreements:read")
     response = client.post("/api/v1/decisions", data=json.dumps(KENT_REFERRAL),
