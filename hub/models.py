@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from hub.agreements.models import AgreementRecord
+from hub.audit.models import LedgerCheckRun, NoticeDecision, SubjectAccessRequest
 from hub.db import Base
 from hub.delivery.models import OutboxMessage
 from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
+from hub.ledger.projection import AuditEvent, AuditRecipient, AuditSubject
 from hub.oauth.models import AccessToken, UsedAssertion
 from hub.partners.models import Partner
 from hub.sharing.models import Alert, Disclosure, IdempotencyRecord, InboxItem
@@ -15,6 +17,9 @@ metadata = Base.metadata
 __all__ = [
     "AccessToken",
     "Alert",
+    "AuditEvent",
+    "AuditRecipient",
+    "AuditSubject",
     "AgreementRecord",
     "Disclosure",
     "IdempotencyRecord",
@@ -23,8 +28,11 @@ __all__ = [
     "LedgerEntry",
     "LedgerHead",
     "LedgerNode",
+    "LedgerCheckRun",
+    "NoticeDecision",
     "OutboxMessage",
     "Partner",
+    "SubjectAccessRequest",
     "UsedAssertion",
     "metadata",
 ]

@@ -21,6 +21,7 @@ from hub.db import utcnow
 from hub.ledger import store
 from hub.ledger.checkpoint import ensure_signing_key, sign_checkpoint
 from hub.ledger.errors import LedgerError
+from hub.ledger.fsck import check_projection
 from hub.ledger.service import log_verifier_key
 from hub.ledger.verify import VerificationError, verify_ledger
 from hub.partners import files, keys, services
@@ -219,10 +220,12 @@ def verify_whole_ledger(
     with _session(settings) as session:
         try:
             report = verify_ledger(session, verifier, progress)
+            check_projection(session, report.size)
         except VerificationError as exc:
             return False, [f"ledger INVALID: {exc}"]
     return True, [
-        f"ledger OK: {report.size} entries, {report.checkpoints} checkpoints verified",
+        f"ledger OK: {report.size} entries, {report.checkpoints} checkpoints verified, "
+        "audit projection matches",
         f"root: {base64.b64encode(report.root_hash).decode()}",
         f"verifier key: {verifier}",
     ]
