@@ -217,12 +217,20 @@ def verify_whole_ledger(
     if not settings.signing_key_file.exists():
         raise SyncFailed(f"no hub signing key at {settings.signing_key_file}: run `hub init`")
     verifier = log_verifier_key(ensure_signing_key(settings.signing_key_file), settings.log_origin)
+    from hub.audit.health import FULL, record_run
+
     with _session(settings) as session:
+        started = utcnow()
         try:
             report = verify_ledger(session, verifier, progress)
             check_projection(session, report.size)
         except VerificationError as exc:
+            record_run(session, FULL, started, False, store.tree_size(session), str(exc), "cli")
+            session.commit()
             return False, [f"ledger INVALID: {exc}"]
+        detail = f"{report.size} entries and {report.checkpoints} checkpoints verified"
+        record_run(session, FULL, started, True, report.size, detail, "cli")
+        session.commit()
     return True, [
         f"ledger OK: {report.size} entries, {report.checkpoints} checkpoints verified, "
         "audit projection matches",
