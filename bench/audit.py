@@ -89,7 +89,8 @@ def seed(engine: Engine, events: int) -> float:
               SELECT n, t, convert_to(jsonb_build_object(
                 'type', type, 'time', to_char(t AT TIME ZONE 'UTC',
                                                'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                'actor', jsonb_build_object('partner', actor, 'user', 'u-' || lpad(to_hex(n % 997), 16, '0')),
+                'actor', jsonb_build_object('partner', actor,
+                                            'user', 'u-' || lpad(to_hex(n % 997), 16, '0')),
                 'recipients', jsonb_build_array(recipient),
                 'agreement', jsonb_build_object('id', 'isa-' || actor, 'version', '1',
                              'digest', 'sha256:' || repeat('ab', 32)),

@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _build_sharing_context(app, settings)
     _set_up_oauth(app)
     _register_api(app)
+    _register_console(app)
     _register_probes(app)
     _publish_webhook_key(app, settings)
     _add_security_headers(app)
@@ -62,7 +63,9 @@ def _make_flask(settings: Settings) -> Flask:
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
         SESSION_COOKIE_SECURE=settings.production,
         SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
+        # Lax, not Strict: the single sign-on callback arrives as a top-level navigation
+        # from the identity provider, and a Strict cookie would not be sent with it.
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     return app
 
@@ -113,6 +116,13 @@ def _register_api(app: Flask) -> None:
     from hub import api
 
     api.init_app(app)
+
+
+def _register_console(app: Flask) -> None:
+    """``/console``: the people's console (sign-in, roles, CSRF, CSP)."""
+    from hub import web
+
+    web.init_app(app)
 
 
 def _register_probes(app: Flask) -> None:

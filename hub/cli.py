@@ -92,6 +92,10 @@ def demo(host: str, port: int, scenario: bool, scenario_only: bool) -> None:
             click.echo(line)
     except SyncFailed as exc:
         raise click.ClickException(str(exc)) from None
+    from hub.people.demo import demo_people_report
+
+    for line in demo_people_report(settings, host=host, port=port):
+        click.echo(line)
     if scenario or scenario_only:
         from hub.demo import run_demo_scenario
 
@@ -327,6 +331,15 @@ def retention_purge(dry_run: bool) -> None:
         raise click.ClickException(str(exc)) from None
     for line in lines:
         click.echo(line)
+
+
+def _register_groups() -> None:
+    from hub.people.cli import users
+
+    main.add_command(users)
+
+
+_register_groups()
 
 
 def run() -> None:

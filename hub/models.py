@@ -10,6 +10,13 @@ from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerN
 from hub.ledger.projection import AuditEvent, AuditRecipient, AuditSubject
 from hub.oauth.models import AccessToken, UsedAssertion
 from hub.partners.models import Partner
+from hub.people.models import (
+    ConsoleSession,
+    Person,
+    RecoveryCode,
+    SecurityEvent,
+    WebAuthnCredential,
+)
 from hub.sharing.models import Alert, Disclosure, IdempotencyRecord, InboxItem
 
 metadata = Base.metadata
@@ -21,6 +28,7 @@ __all__ = [
     "AuditRecipient",
     "AuditSubject",
     "AgreementRecord",
+    "ConsoleSession",
     "Disclosure",
     "IdempotencyRecord",
     "InboxItem",
@@ -33,6 +41,10 @@ __all__ = [
     "OutboxMessage",
     "Partner",
     "SubjectAccessRequest",
+    "Person",
+    "RecoveryCode",
+    "SecurityEvent",
     "UsedAssertion",
+    "WebAuthnCredential",
     "metadata",
 ]

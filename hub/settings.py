@@ -18,6 +18,9 @@ from sqlalchemy.exc import ArgumentError
 DEFAULT_ISSUER = "http://127.0.0.1:8000"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+# argon2-cffi parameter profiles by name; "cheapest" keeps tests fast and is refused in
+# production.
+PASSWORD_HASH_PROFILES = ("rfc9106_low_memory", "rfc9106_high_memory", "cheapest")
 
 
 class SettingsError(ValueError):
@@ -61,6 +64,13 @@ class Settings:
     # checks the latest checkpoint's consistency with the one before (seconds).
     verify_interval: int = 3600
     consistency_interval: int = 300
+    # The console for people (hub/web, hub/people).
+    console_origin: str = ""
+    console_idle_minutes: int = 15
+    console_absolute_hours: int = 8
+    console_lockout_failures: int = 5
+    console_lockout_minutes: int = 15
+    password_hash_profile: str = "rfc9106_low_memory"  # noqa: S105 - a profile name
 
     # -- derived paths -------------------------------------------------------------------
     @property
@@ -95,6 +105,11 @@ class Settings:
             return self.origin
         host = re.sub(r"^[a-z]+://", "", self.issuer).rstrip("/")
         return f"{host}/hub-ledger"
+
+    @property
+    def console_base(self) -> str:
+        """The console's public origin (WebAuthn relying party, SSO redirect URIs)."""
+        return (self.console_origin or self.issuer).rstrip("/")
 
     # -- construction --------------------------------------------------------------------
     @classmethod
@@ -174,6 +189,12 @@ class Settings:
         seconds("WEBHOOK_TIMEOUT", "webhook_timeout", 0.1, 120)
         integer("VERIFY_INTERVAL", "verify_interval", 0, 7 * 86_400)
         integer("CONSISTENCY_INTERVAL", "consistency_interval", 0, 86_400)
+        text("CONSOLE_ORIGIN", "console_origin")
+        integer("CONSOLE_IDLE_MINUTES", "console_idle_minutes", 1, 24 * 60)
+        integer("CONSOLE_ABSOLUTE_HOURS", "console_absolute_hours", 1, 24)
+        integer("CONSOLE_LOCKOUT_FAILURES", "console_lockout_failures", 1, 100)
+        integer("CONSOLE_LOCKOUT_MINUTES", "console_lockout_minutes", 1, 24 * 60)
+        text("PASSWORD_HASH_PROFILE", "password_hash_profile")
         values.update(overrides)
         if problems:
             raise SettingsError(problems)
@@ -208,10 +229,29 @@ class Settings:
             problems.append("HUB_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR")
         if self.webhook_backoff_base > self.webhook_backoff_cap:
             problems.append("HUB_WEBHOOK_BACKOFF_BASE: must not exceed HUB_WEBHOOK_BACKOFF_CAP")
+        problems.extend(self._console_problems())
         if self.production:
             problems.extend(self._production_problems())
         if problems:
             raise SettingsError(problems)
+
+    def _console_problems(self) -> list[str]:
+        problems = []
+        if self.console_origin and not re.fullmatch(
+            r"https?://[A-Za-z0-9.\-]+(:\d+)?", self.console_origin
+        ):
+            problems.append("HUB_CONSOLE_ORIGIN: must be scheme://host[:port], no path")
+        if not 1 <= self.console_idle_minutes <= 24 * 60:
+            problems.append("HUB_CONSOLE_IDLE_MINUTES: must be between 1 and 1440")
+        if not 1 <= self.console_absolute_hours <= 24:
+            problems.append("HUB_CONSOLE_ABSOLUTE_HOURS: must be between 1 and 24")
+        elif self.console_idle_minutes > self.console_absolute_hours * 60:
+            problems.append("HUB_CONSOLE_IDLE_MINUTES: must not exceed HUB_CONSOLE_ABSOLUTE_HOURS")
+        if self.password_hash_profile not in PASSWORD_HASH_PROFILES:
+            problems.append(
+                "HUB_PASSWORD_HASH_PROFILE: one of " + ", ".join(PASSWORD_HASH_PROFILES)
+            )
+        return problems
 
     def _production_problems(self) -> list[str]:
         """Production refuses the conveniences that make the demo easy."""
@@ -227,6 +267,10 @@ class Settings:
             )
         if not self.issuer.startswith("https://"):
             problems.append("HUB_ISSUER: production needs an https issuer")
+        if self.console_origin and not self.console_origin.startswith("https://"):
+            problems.append("HUB_CONSOLE_ORIGIN: production needs an https origin")
+        if self.password_hash_profile == "cheapest":  # noqa: S105 - a profile name
+            problems.append("HUB_PASSWORD_HASH_PROFILE: 'cheapest' is for tests only")
         key_paths = (
             ("HUB_HUB_KEY", self.hub_key_path),
             ("HUB_MASTER_KEY", self.master_key_path),

@@ -67,10 +67,13 @@ def in_scope(viewer: Viewer) -> ColumnElement[bool] | None:
     if viewer.scope != AGENCY:
         return None
     partner = viewer.partner_id
+    # An alias, correlated to the events table only, so queries that also join the
+    # recipients table (the charts) keep their own join.
+    mine = recipients_table.alias("scope_recipients")
     received = exists(
-        select(recipients_table.c.idx).where(
-            recipients_table.c.idx == events_table.c.idx, recipients_table.c.partner == partner
-        )
+        select(mine.c.idx)
+        .where(mine.c.idx == events_table.c.idx, mine.c.partner == partner)
+        .correlate(events_table)
     )
     return or_(
         events_table.c.actor_partner == partner,

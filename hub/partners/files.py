@@ -28,6 +28,8 @@ _FIELDS = {
     "webhook_url": str,
     "scopes": list,
     "active": bool,
+    # Single sign-on for the partner's people; checked by hub.people.single_sign_on.
+    "sso": dict,
 }
 _REQUIRED = ("id", "name", "type", "relevant_authority", "competent_authority", "public_authority")
 
@@ -98,7 +100,20 @@ def read_partner_file(path: Path, keys_dir: Path) -> PartnerDeclaration:
     except KeyFileError as exc:
         raise PartnerFileError(str(exc)) from None
     scopes = tuple(data.pop("scopes", DEFAULT_PARTNER_SCOPES))
+    _check_sso(path, data.pop("sso", None), data)
     return PartnerDeclaration(jwks=jwks, scopes=scopes, **data)
+
+
+def _check_sso(path: Path, table: dict[str, Any] | None, data: dict[str, Any]) -> None:
+    """An ``[sso]`` table is console configuration, not part of the partner record."""
+    if table is None:
+        return
+    from hub.people.single_sign_on import SsoConfigError, parse_sso_table
+
+    try:
+        parse_sso_table(path, data["id"], data["name"], table)
+    except SsoConfigError as exc:
+        raise PartnerFileError(str(exc)) from None
 
 
 def _check_values(path: Path, text: str, data: dict[str, Any]) -> None:

@@ -34,7 +34,7 @@ def _register() -> list[register.RegisterRow]:
 
 
 @bp.get("/agreements")
-@roles_required(*AUDIT_ROLES)
+@roles_required(*AUDIT_ROLES, nav="Agreements")
 def agreements() -> str:
     """Every agreement with status, signatures, dates and review light; the map above it."""
     rows = _register()
@@ -135,7 +135,7 @@ def _intervals() -> dict[str, int]:
 
 
 @bp.get("/ledger")
-@roles_required(*AUDIT_ROLES)
+@roles_required(*AUDIT_ROLES, nav="Ledger health")
 def ledger() -> str:
     """Diagnostics lights for the checkpoint, consistency check and full verification."""
     intervals = _intervals()

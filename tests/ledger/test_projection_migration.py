@@ -10,7 +10,7 @@ from hub.ledger import merkle, projection, store
 from hub.ledger.fsck import check_projection
 from tests.ledger.conftest import sample_event
 
-BEFORE = "6edf33d82fa7"
+BEFORE = "0a6d4029895a"
 
 
 def test_upgrade_backfills_existing_entries(tmp_path) -> None:

@@ -5,7 +5,7 @@ back-filled here from every existing entry, and the DPO console's own tables: th
 access register, ledger check runs and Art 19 decisions.
 
 Revision ID: a9d1c0e5b7f2
-Revises: 6edf33d82fa7
+Revises: 0a6d4029895a
 Create Date: 2026-12-01 07:59:55.265921+00:00
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 
 revision = 'a9d1c0e5b7f2'
-down_revision = '6edf33d82fa7'
+down_revision = '0a6d4029895a'  # people and console sessions (H5); was 6edf33d82fa7
 branch_labels = None
 depends_on = None
 
