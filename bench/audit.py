@@ -56,6 +56,8 @@ PURPOSES = ["syv_intervention", "missing_child_alert", "community_marac_referral
             "integrated_offender_management", "operation_encompass"]  # fmt: skip
 HUB_DPO = Viewer("hub-coordinator", frozenset({"hub_dpo"}), "u-00000000000000aa")
 AGENCY_DPO = Viewer("kent-csc", frozenset({"dpo"}), "u-00000000000000bb")
+# The subject's seeded entries all run kent-police -> medway-csc, so this DPO sees them all.
+SUBJECT_AGENCY_DPO = Viewer("kent-police", frozenset({"dpo"}), "u-00000000000000cc")
 
 
 def _array(values: list[str]) -> str:
@@ -204,7 +206,9 @@ def main() -> None:
         cases: list[tuple[str, Viewer, Callable[[Any], Any], float]] = [
             ("SAR lookup (hub DPO)", HUB_DPO,
              lambda s: subject_access.subject_report(s, HUB_DPO, commitments), 100),
-            ("SAR lookup (agency DPO)", AGENCY_DPO,
+            ("SAR lookup (agency DPO, kent-police)", SUBJECT_AGENCY_DPO,
+             lambda s: subject_access.subject_report(s, SUBJECT_AGENCY_DPO, commitments), 100),
+            ("SAR lookup (agency DPO, kent-csc: none in scope)", AGENCY_DPO,
              lambda s: subject_access.subject_report(s, AGENCY_DPO, commitments), 100),
             ("search: disclosures from kent-police since 1 Nov (hub DPO)", HUB_DPO,
              lambda s: search.search(s, HUB_DPO, search.Filters(

@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 from hub.audit.register import RegisterRow
 
 COLOURS = {"green": "#2e7d32", "amber": "#d18b00", "red": "#c62828"}
-WIDTH, HEIGHT, RADIUS = 960, 760, 280
+WIDTH, HEIGHT, RADIUS = 1000, 820, 300
 
 
 def render_map(rows: Sequence[RegisterRow], names: Mapping[str, str]) -> str:
@@ -33,7 +33,7 @@ def render_map(rows: Sequence[RegisterRow], names: Mapping[str, str]) -> str:
             if key not in edges or rank[row.light] > rank[edges[key]]:
                 edges[key] = row.light
     nodes = sorted({p for key in edges for p in key})
-    cx, cy = WIDTH / 2, HEIGHT / 2
+    cx, cy = WIDTH / 2, HEIGHT / 2 + 30
     where = {
         node: (
             cx + RADIUS * math.cos(2 * math.pi * i / max(len(nodes), 1) - math.pi / 2),
@@ -60,8 +60,8 @@ def render_map(rows: Sequence[RegisterRow], names: Mapping[str, str]) -> str:
         dx, dy = x2 - x1, y2 - y1
         length = math.hypot(dx, dy) or 1.0
         # Stop short of the node circles and bend to one side so A->B and B->A both show.
-        sx, sy = x1 + dx / length * 34, y1 + dy / length * 34
-        ex, ey = x2 - dx / length * 34, y2 - dy / length * 34
+        sx, sy = x1 + dx / length * 22, y1 + dy / length * 22
+        ex, ey = x2 - dx / length * 22, y2 - dy / length * 22
         mx, my = (sx + ex) / 2 - dy / length * 30, (sy + ey) / 2 + dx / length * 30
         parts.append(
             f'<path d="M {sx:.1f} {sy:.1f} Q {mx:.1f} {my:.1f} {ex:.1f} {ey:.1f}" fill="none" '
@@ -70,17 +70,15 @@ def render_map(rows: Sequence[RegisterRow], names: Mapping[str, str]) -> str:
         )
     for node in nodes:
         x, y = where[node]
-        label = escape(names.get(node, node))
-        anchor = "middle" if abs(x - cx) < 40 else ("start" if x > cx else "end")
-        lx = x + (0 if anchor == "middle" else (40 if anchor == "start" else -40))
-        ly = y + (50 if y > cy else -42) if anchor == "middle" else y + 5
+        name = escape(names.get(node, node))
+        anchor = "middle" if abs(x - cx) < 60 else ("start" if x > cx else "end")
+        lx = x + (0 if anchor == "middle" else (26 if anchor == "start" else -26))
+        ly = (y + 36 if y > cy else y - 28) if anchor == "middle" else y + 5
         parts += [
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="30" fill="#e8eef7" stroke="#1d3f72" '
-            f'stroke-width="2"><title>{label}</title></circle>',
-            f'<text x="{x:.1f}" y="{y + 5:.1f}" text-anchor="middle" font-family="sans-serif" '
-            f'font-size="11" fill="#1d3f72">{escape(node[:10])}</text>',
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="18" fill="#e8eef7" stroke="#1d3f72" '
+            f'stroke-width="2"><title>{name}</title></circle>',
             f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" font-family="sans-serif" '
-            f'font-size="13" fill="#111111">{label}</text>',
+            f'font-size="14" fill="#111111">{escape(node)}<title>{name}</title></text>',
         ]
     legend = [("green", "in force"), ("amber", "review due within 3 months"),
               ("red", "not in force or review overdue")]  # fmt: skip

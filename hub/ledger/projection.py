@@ -161,7 +161,8 @@ def rows_for(index: int, event: Mapping[str, Any]) -> Rows:
         "basis": _codes(event.get("basis") or ()),
         "kind": event.get("kind") or event.get("action"),
         "result": _result(event),
-        "reasons": _codes(event.get("reasons") or ()),
+        # Refusals carry reason codes; corrections and erasures one reason (Art 16/17 ground).
+        "reasons": _codes(event.get("reasons") or ([event["reason"]] if "reason" in event else [])),
         "ref": event.get("ref") or event.get("correlation"),
         "about_entry": about if isinstance(about, int) else None,
     }
