@@ -15,7 +15,7 @@ import click
 from sqlalchemy.orm import Session
 
 from hub import db, schema
-from hub.people import accounts
+from hub.people import accounts, factors
 from hub.people.roles import ROLES
 from hub.settings import Settings, SettingsError
 
@@ -83,7 +83,7 @@ def users_add(
             raise click.ClickException(str(exc)) from None
         session.commit()
         if not sso:
-            click.echo(accounts.otpauth_uri(person))
+            click.echo(factors.otpauth_uri(person))
         click.echo(f"added {person.pseudonym} at {partner_id}", err=True)
 
 
@@ -138,6 +138,6 @@ def users_code(email: str) -> None:
         raise click.ClickException("hub users code is for development; refused in production")
     with _session(settings) as session:
         try:
-            click.echo(accounts.current_code(accounts.get(session, email)))
+            click.echo(factors.current_code(accounts.get(session, email)))
         except accounts.PeopleError as exc:
             raise click.ClickException(str(exc)) from None

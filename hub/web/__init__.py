@@ -81,7 +81,6 @@ def init_app(app: Flask) -> None:
     from hub.web import sso
 
     sso.init_app(app, settings)
-    app.context_processor(_template_globals)
 
 
 def _console_config(settings: Settings) -> ConsoleConfig:
@@ -110,6 +109,7 @@ def _exempt_bearer_apis(app: Flask) -> None:
     app.extensions["hub.csrf_exempt"] = csrf.exempt  # for API blueprints registered later
 
 
+@bp.context_processor
 def _template_globals() -> dict[str, Any]:
     from flask import g
 
@@ -122,10 +122,16 @@ def _template_globals() -> dict[str, Any]:
 
 @bp.after_request
 def _security_headers(response: Response) -> Response:
-    """A strict CSP on every console response (H1's global header, if any, wins)."""
+    """A strict CSP on every console response (a policy set app-wide, if any, wins).
+
+    Referrer-Policy ``same-origin`` (rather than the API's ``no-referrer``): the console's
+    own form posts then carry a Referer, which Flask-WTF checks over HTTPS
+    (``WTF_CSRF_SSL_STRICT``), while nothing leaks to other sites.
+    """
     from flask import current_app
 
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     if current_app.extensions["hub.console"].settings.production:
         response.headers.setdefault(
             "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
@@ -144,10 +150,10 @@ def _csrf_refused(_error: CSRFError) -> tuple[str, int]:
     ), 400
 
 
-def _install_guard() -> None:
-    from hub.web import access
+def _guard() -> Any:
+    from hub.web.access import guard
 
-    bp.before_request(access.guard)
+    return guard()
 
 
-_install_guard()
+bp.before_request(_guard)

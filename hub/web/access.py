@@ -167,18 +167,34 @@ def load_person() -> SignedInPerson | None:
 
 def guard() -> Response | str | tuple[str, int] | None:
     """``before_request`` for the console blueprint: deny by default."""
-    g.console_person = load_person()
     endpoint = request.endpoint or ""
+    if endpoint == "console.static":
+        g.console_person = None  # files are public; no session look-up for each one
+        return None
+    g.console_person = load_person()
     if endpoint in PUBLIC_ENDPOINTS:
         return None
     person: SignedInPerson | None = g.console_person
     if person is None:
-        return redirect(url_for("console.login", next=safe_next(request.full_path)))
+        return _to_login()
     view = current_app.view_functions.get(endpoint)
     admitted = getattr(view, "console_roles", None)
     if admitted is None or not person.has_any(admitted):
         return _refuse(person)
     return None
+
+
+def _to_login() -> Response:
+    """Signed out: to the sign-in page, coming back here afterwards if this was a page."""
+    nxt = safe_next(request.full_path) if request.method == "GET" else None
+    target = url_for("console.login", next=nxt)
+    if request.headers.get("HX-Request"):
+        # htmx would follow a redirect and swap the sign-in page into a fragment; this
+        # header makes it load the sign-in page as a whole page instead.
+        response = Response(status=401)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 def _refuse(person: SignedInPerson | None) -> tuple[str, int]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as cookie
 from werkzeug.wrappers import Response
 
 from hub import db
-from hub.people import accounts, audit
+from hub.people import accounts, audit, factors
 from hub.people import sessions as server_sessions
 from hub.people.models import Person
 from hub.web import bp
@@ -39,6 +39,8 @@ def login() -> Response | str | tuple[str, int]:
     if request.method == "GET":
         from hub.web.sso import sso_buttons
 
+        if g.get("console_person") is not None:
+            return redirect(nxt or url_for("console.home"))
         return render_template("login.html", next=nxt, sso=sso_buttons())
     email = request.form.get("email", "")[:254]
     password = request.form.get("password", "")
@@ -67,10 +69,11 @@ def pending_person() -> Person | None:
     pending = cookie.get("pending")
     if not isinstance(pending, dict):
         return None
-    if time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+    person_id = pending.get("person")
+    if not isinstance(person_id, int) or time.time() - float(pending["at"]) > PENDING_SECONDS:
         cookie.pop("pending", None)
         return None
-    person = db.session().get(Person, pending.get("person"))
+    person = db.session().get(Person, person_id)
     if person is None or not accounts.check_second_factor_allowed(
         person, config().sign_in, db.utcnow()
     ):
@@ -89,7 +92,7 @@ def login_factor() -> Response | str | tuple[str, int]:
     has_key = accounts.has_security_key(session, person)
     if request.method == "GET":
         return render_template("factor.html", has_key=has_key, has_totp=bool(person.totp_secret))
-    ok = accounts.check_totp(
+    ok = factors.check_totp(
         session, config().sign_in, person, request.form.get("code", "")[:16],
         endpoint="console.login_factor",
     )
@@ -113,7 +116,7 @@ def login_recovery() -> Response | str | tuple[str, int]:
     if request.method == "GET":
         return render_template("recovery.html")
     session = db.session()
-    ok = accounts.use_recovery_code(
+    ok = factors.use_recovery_code(
         session, config().sign_in, person, request.form.get("code", "")[:64],
         endpoint="console.login_recovery",
     )

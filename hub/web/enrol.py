@@ -16,7 +16,7 @@ from flask import session as cookie
 from werkzeug.wrappers import Response
 
 from hub import db
-from hub.people import accounts
+from hub.people import accounts, factors
 from hub.people.models import Person
 from hub.web import bp
 from hub.web.auth import BAD_CODE, _back_to_login, pending_person, start_session
@@ -28,7 +28,7 @@ def _enrolling() -> tuple[Person, str] | None:
         return None
     secret = cookie.get("enrol_secret")
     if not isinstance(secret, str):
-        secret = accounts.begin_totp_enrolment()
+        secret = factors.begin_totp_enrolment()
         cookie["enrol_secret"] = secret
     return person, secret
 
@@ -42,10 +42,10 @@ def enrol_totp() -> Response | str | tuple[str, int]:
     if request.method == "GET":
         return render_template("enrol_totp.html", secret=secret)
     session = db.session()
-    if not accounts.confirm_totp_enrolment(session, person, secret, request.form.get("code", "")):
+    if not factors.confirm_totp_enrolment(session, person, secret, request.form.get("code", "")):
         session.rollback()
         return render_template("enrol_totp.html", secret=secret, error=BAD_CODE), 400
-    codes = accounts.issue_recovery_codes(session, person)
+    codes = factors.issue_recovery_codes(session, person)
     start_session(person, "totp")
     return render_template("recovery_codes.html", codes=codes)
 
@@ -56,7 +56,7 @@ def enrol_totp_qr() -> FlaskResponse:
     if found is None:
         abort(404)
     person, secret = found
-    uri = accounts.provisioning_uri(person.email, secret)
+    uri = factors.provisioning_uri(person.email, secret)
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(buffer, kind="svg", scale=6, border=2)
     return FlaskResponse(buffer.getvalue(), mimetype="image/svg+xml")

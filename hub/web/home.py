@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from hub import db
 from hub.partners.models import Partner
-from hub.people import accounts, security_keys
+from hub.people import factors, security_keys
 from hub.people.models import Person, RecoveryCode
 from hub.people.roles import ROLES
 from hub.web import bp
@@ -44,11 +44,13 @@ def account() -> str:
 
 @bp.post("/account/recovery-codes")
 @roles_required(*ROLES)
-def account_recovery_codes() -> str:
+def account_recovery_codes() -> str | tuple[str, int]:
     """Issue a fresh set (shown once); the old ones stop working."""
     session = db.session()
     row = session.get(Person, current_person().id)
     assert row is not None
-    codes = accounts.issue_recovery_codes(session, row)
+    if row.sso:  # the identity provider does their second factor; codes would be a bypass
+        return render_template("403.html"), 403
+    codes = factors.issue_recovery_codes(session, row)
     session.commit()
     return render_template("recovery_codes.html", codes=codes)

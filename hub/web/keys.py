@@ -42,8 +42,8 @@ def _credential() -> dict[str, Any] | None:
 
 
 def _options(options_json: str) -> Response:
-    response = jsonify(json.loads(options_json))
-    return response
+    """py_webauthn's JSON (base64url fields) is what parse*OptionsFromJSON expects."""
+    return jsonify(json.loads(options_json))
 
 
 @bp.post("/login/webauthn/options")

@@ -11,10 +11,12 @@ import os
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from authlib.integrations.base_client import OAuthError
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask import session as cookie
+from joserfc.errors import JoseError
+from requests import RequestException
 from werkzeug.wrappers import Response
 
 from hub import db
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
     from hub.settings import Settings
 
 log = structlog.get_logger("hub.web.sso")
+IDP_TIMEOUT_SECONDS = 10
+# What a failed exchange can raise: OAuth errors, a bad or mis-signed id_token (authlib and
+# joserfc errors, some ValueError subclasses), an identity provider that does not answer.
+_EXCHANGE_ERRORS = (AuthlibBaseError, JoseError, ValueError, KeyError, RequestException)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -36,7 +42,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     oauth = OAuth(app)
     providers: dict[str, SsoProvider] = {}
     for provider in read_providers(settings.policies_dir):
-        kwargs: dict[str, Any] = {"scope": provider.scope, "code_challenge_method": "S256"}
+        kwargs: dict[str, Any] = {
+            "scope": provider.scope,
+            "code_challenge_method": "S256",
+            "default_timeout": IDP_TIMEOUT_SECONDS,
+        }
         secret = None
         if provider.client_secret_env:
             secret = os.environ.get(provider.client_secret_env)
@@ -71,11 +81,15 @@ def _client(partner_id: str) -> tuple[Any, SsoProvider]:
 
 
 @bp.get("/sso/<partner_id>")
-def sso_start(partner_id: str) -> Response:
+def sso_start(partner_id: str) -> Response | tuple[str, int]:
     client, _provider = _client(partner_id)
     cookie["pending"] = {"next": safe_next(request.args.get("next"))}
     redirect_uri = config().origin + url_for("console.sso_callback", partner_id=partner_id)
-    return client.authorize_redirect(redirect_uri)  # type: ignore[no-any-return]
+    try:
+        return client.authorize_redirect(redirect_uri)  # type: ignore[no-any-return]
+    except RequestException:
+        log.warning("sso_idp_unreachable", partner=partner_id)
+        return _refused("The identity provider could not be reached. Try again later.", 502)
 
 
 @bp.get("/sso/<partner_id>/callback")
@@ -83,8 +97,8 @@ def sso_callback(partner_id: str) -> Response | tuple[str, int]:
     client, provider = _client(partner_id)
     try:
         token = client.authorize_access_token()
-    except OAuthError as exc:
-        log.info("sso_refused", partner=partner_id, error=exc.error)
+    except _EXCHANGE_ERRORS as exc:
+        log.info("sso_refused", partner=partner_id, error=type(exc).__name__)
         return _refused()
     claims = token.get("userinfo") or {}
     session = db.session()
@@ -99,10 +113,8 @@ def sso_callback(partner_id: str) -> Response | tuple[str, int]:
     return redirect(nxt or url_for("console.home"))
 
 
-def _refused() -> tuple[str, int]:
-    from hub.web.sso import sso_buttons
-
-    return render_template(
-        "login.html", sso=sso_buttons(), next=None,
-        error="Single sign-on did not identify a person allowed into this console.",
-    ), 403
+def _refused(
+    message: str = "Single sign-on did not identify a person allowed into this console.",
+    status: int = 403,
+) -> tuple[str, int]:
+    return render_template("login.html", sso=sso_buttons(), next=None, error=message), status

@@ -192,13 +192,28 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 @pytest.fixture
 def csp_errors(page: Any) -> list[str]:
-    """Console errors seen by the page, CSP violations included (never bypass_csp)."""
+    """CSP violations, script errors and failed sub-resources seen by the page.
+
+    A refused form answers 401/403 on purpose, which Chromium logs as "Failed to load
+    resource"; failed loads are therefore taken from the responses, documents excepted.
+    The page's CSP is never bypassed.
+    """
     seen: list[str] = []
     page.add_init_script(
         "document.addEventListener('securitypolicyviolation', function (e) {"
         " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI); });"
     )
-    page.on("console", lambda msg: seen.append(msg.text) if msg.type == "error" else None)
+
+    def on_console(msg: Any) -> None:
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            seen.append(msg.text)
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            seen.append(f"{response.status} {response.request.resource_type} {response.url}")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
     page.on("pageerror", lambda exc: seen.append(f"page error: {exc}"))
     return seen
 

@@ -113,3 +113,18 @@ def test_current_person_carries_a_ledger_safe_pseudonym(app, console_people, sig
     assert re.fullmatch(r"u-[0-9a-f]{16}", person.pseudonym)
     assert person.partner_id == "kent-police" and person.roles == frozenset({"dpo"})
     assert set(ROLES) >= person.roles
+
+
+def test_signed_out_htmx_request_is_told_to_load_the_login_page(client, console_people):
+    response = client.get("/console/account", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/console/login?next=/console/account")
+
+
+def test_next_only_ever_points_inside_the_console(app):
+    from hub.web.access import safe_next
+
+    assert safe_next("/console/account?x=1") == "/console/account?x=1"
+    for bad in ("https://evil.example/console/", "//evil.example/console/", "/api/v1/partners",
+                "/console\\..\\", None, ""):
+        assert safe_next(bad) is None

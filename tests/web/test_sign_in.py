@@ -161,3 +161,11 @@ def test_the_bearer_api_needs_no_csrf_token(client, get_token):
     token = get_token("kent-csc", "partners:read")
     response = client.get("/api/v1/partners/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
+
+
+def test_an_htmx_style_post_with_the_token_in_a_header_passes(app, console_people, signed_in_client):
+    client = signed_in_client("dpo")
+    token = csrf_token(client.get("/console/").get_data(as_text=True))
+    response = client.post("/console/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 302
+    assert client.get("/console/").status_code == 302  # signed out
