@@ -139,6 +139,8 @@ def disclosures_csv() -> Response:
 def entry_lookup() -> BaseResponse:
     """The "open entry by index" box on the search page."""
     raw = (request.args.get("index") or "").strip()
+    if not raw:
+        return redirect(url_for("console.dpo.disclosures"))
     if not raw.isdigit() or len(raw) > 18:
         raise ValidationFailed(
             "A ledger index is a whole number.",
