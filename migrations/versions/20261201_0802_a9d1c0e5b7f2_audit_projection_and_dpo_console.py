@@ -54,7 +54,6 @@ def upgrade() -> None:
     sa.Column('about_entry', sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint('idx', name=op.f('pk_audit_events'))
     )
-    op.create_index('ix_audit_events_about_entry', 'audit_events', ['about_entry'], unique=False)
     op.create_index('ix_audit_events_actor_partner_idx', 'audit_events', ['actor_partner', 'idx'], unique=False)
     op.create_index('ix_audit_events_agreement_idx', 'audit_events', ['agreement_id', 'agreement_version', 'idx'], unique=False)
     op.create_index('ix_audit_events_purpose_idx', 'audit_events', ['purpose', 'idx'], unique=False)
@@ -125,7 +124,6 @@ def downgrade() -> None:
     op.drop_index('ix_audit_events_purpose_idx', table_name='audit_events')
     op.drop_index('ix_audit_events_agreement_idx', table_name='audit_events')
     op.drop_index('ix_audit_events_actor_partner_idx', table_name='audit_events')
-    op.drop_index('ix_audit_events_about_entry', table_name='audit_events')
     op.drop_table('audit_events')
     op.drop_table('art19_decisions')
     # ### end Alembic commands ###
