@@ -43,7 +43,7 @@ def main() -> None:
         root=PROJECT, database_url=f"sqlite:///{tmp / 'hub.sqlite3'}",
         secret_key="screenshots-" + "x" * 32, subject_secret="screenshots-" + "y" * 32,
         hub_key_path=tmp / "hub.key", master_key_path=tmp / "master.key",
-        webhook_key_path=tmp / "webhook.jwk", password_hash_profile="cheapest",
+        webhook_key_path=tmp / "webhook.jwk", password_hash_profile="cheapest",  # noqa: S106
         console_origin=f"http://localhost:{port}", log_level="WARNING",
     )
     initialise(settings)

@@ -37,11 +37,9 @@ def login() -> Response | str | tuple[str, int]:
     """Step one: Email and Password."""
     nxt = safe_next(request.values.get("next"))
     if request.method == "GET":
-        from hub.web.sso import sso_buttons
-
         if g.get("console_person") is not None:
             return redirect(nxt or url_for("console.home"))
-        return render_template("login.html", next=nxt, sso=sso_buttons())
+        return login_page(next=nxt)
     email = request.form.get("email", "")[:254]
     password = request.form.get("password", "")
     session = db.session()
@@ -51,17 +49,21 @@ def login() -> Response | str | tuple[str, int]:
     session.commit()
     if outcome.person is None:
         message = LOCKED if outcome.reason == "locked" else BAD_CREDENTIALS
-        from hub.web.sso import sso_buttons
-
-        return render_template(
-            "login.html", next=nxt, sso=sso_buttons(), error=message, email=email
-        ), 401
+        return login_page(next=nxt, error=message, email=email), 401
     person = outcome.person
     cookie.clear()
     cookie["pending"] = {"person": person.id, "at": int(time.time()), "next": nxt}
     if not accounts.has_second_factor(session, person):
         return redirect(url_for("console.enrol_totp"))
     return redirect(url_for("console.login_factor"))
+
+
+def login_page(**context: Any) -> str:
+    """The sign-in form, with a button for each partner's single sign-on."""
+    from hub.web.sso import sso_buttons
+
+    context.setdefault("next", None)
+    return render_template("login.html", sso=sso_buttons(), **context)
 
 
 def pending_person() -> Person | None:
@@ -84,7 +86,7 @@ def pending_person() -> Person | None:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 def login_factor() -> Response | str | tuple[str, int]:
-    """Step two: the TOTP Code, or a security key (webauthn-login.js)."""
+    """Step two: the TOTP Code, or a security key (webauthn.js)."""
     person = pending_person()
     if person is None:
         return _back_to_login()
@@ -101,7 +103,7 @@ def login_factor() -> Response | str | tuple[str, int]:
         return complete_sign_in(person, "totp")
     if accounts.is_locked(person, db.utcnow()):
         cookie.pop("pending", None)
-        return render_template("login.html", sso=[], error=LOCKED, next=None), 401
+        return login_page(error=LOCKED), 401
     return render_template(
         "factor.html", has_key=has_key, has_totp=bool(person.totp_secret), error=BAD_CODE
     ), 401
@@ -125,7 +127,7 @@ def login_recovery() -> Response | str | tuple[str, int]:
         return complete_sign_in(person, "recovery")
     if accounts.is_locked(person, db.utcnow()):
         cookie.pop("pending", None)
-        return render_template("login.html", sso=[], error=LOCKED, next=None), 401
+        return login_page(error=LOCKED), 401
     return render_template("recovery.html", error="That recovery code was not accepted."), 401
 
 

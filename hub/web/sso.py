@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask import session as cookie
 from joserfc.errors import JoseError
 from requests import RequestException
@@ -23,7 +23,7 @@ from hub import db
 from hub.people.single_sign_on import SsoProvider, person_for, read_providers
 from hub.web import bp
 from hub.web.access import safe_next
-from hub.web.auth import config, start_session
+from hub.web.auth import config, login_page, start_session
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -117,4 +117,4 @@ def _refused(
     message: str = "Single sign-on did not identify a person allowed into this console.",
     status: int = 403,
 ) -> tuple[str, int]:
-    return render_template("login.html", sso=sso_buttons(), next=None, error=message), status
+    return login_page(error=message), status

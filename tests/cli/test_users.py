@@ -103,3 +103,10 @@ def test_demo_people_are_created_once_and_marked_demo(hub, project, database_url
     assert {"hub_dpo", "dpo", "marac_coordinator", "agency_rep", "auditor"} <= {
         r for d in DEMO_PEOPLE for r in d.roles}
     assert dt.datetime.now(dt.UTC)  # the report needs no clock; codes come from `hub users code`
+
+
+def test_add_without_a_terminal_needs_password_stdin(hub):
+    result = hub("users", "add", "c@example.test", "--name", "C", "--partner", "kent-csc",
+                 "--role", "dpo")
+    assert result.exit_code != 0 and "--password-stdin" in result.output
+    assert result.stdout == "" or "otpauth" not in result.stdout

@@ -147,9 +147,7 @@ def signed_in_client(
     """``signed_in_client("dpo")`` or ``signed_in_client(email)``: a new signed-in client."""
 
     def _make(role_or_email: str) -> FlaskClient:
-        person = console_people.get(role_or_email) or next(
-            p for p in console_people.values() if p.email == role_or_email
-        )
+        person = _person(console_people, role_or_email)
         client = app.test_client()
         sign_in(client, app, person)
         return client
@@ -219,11 +217,14 @@ def csp_errors(page: Any) -> list[str]:
 
 
 @pytest.fixture
-def browser_sign_in(app: Flask, live_server: str) -> Callable[..., None]:
-    """``browser_sign_in(page, person)``: password + TOTP through the real pages."""
+def browser_sign_in(
+    app: Flask, live_server: str, console_people: dict[str, ConsolePerson]
+) -> Callable[..., None]:
+    """``browser_sign_in(page, email)`` (or a role key, or a ConsolePerson): password + TOTP."""
     from playwright.sync_api import expect
 
-    def _sign_in(page: Any, person: ConsolePerson) -> None:
+    def _sign_in(page: Any, who: str | ConsolePerson) -> None:
+        person = who if isinstance(who, ConsolePerson) else _person(console_people, who)
         page.goto(f"{live_server}/console/login")
         page.get_by_label("Email").fill(person.email)
         page.get_by_label("Password").fill(person.password)
@@ -234,3 +235,12 @@ def browser_sign_in(app: Flask, live_server: str) -> Callable[..., None]:
         expect(page.get_by_role("heading", name=f"Welcome, {person.name}")).to_be_visible()
 
     return _sign_in
+
+
+def _person(people: dict[str, ConsolePerson], role_or_email: str) -> ConsolePerson:
+    found = people.get(role_or_email) or next(
+        (p for p in people.values() if p.email == role_or_email), None
+    )
+    if found is None:
+        raise KeyError(f"no console person {role_or_email!r}")
+    return found
