@@ -154,3 +154,29 @@ def test_register_processing_and_ledger_health(app, seeded, signed_in_client):  
     assert "console" in after and "entries and" in after
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(AuditEvent)) > 0
+
+
+def test_art19_page_follows_a_withdrawal_and_records_a_decision(
+    app, seeded, client, auth, signed_in_client  # noqa: F811
+):
+    from tests.sharing.conftest import KENT_REFERRAL
+
+    sent = client.post("/api/v1/referrals", json=KENT_REFERRAL, headers=auth("kent-csc"))
+    withdrawn = client.post(f"/api/v1/referrals/{sent.get_json()['id']}/withdraw",
+                            json={"reason": "sent_in_error"}, headers=auth("kent-csc"))  # fmt: skip
+    index = withdrawn.get_json()["ledger_index"]
+    dpo = signed_in_client("dpo_csc")
+    listing = dpo.get("/console/dpo/notices").get_data(as_text=True)
+    assert f'href="/console/dpo/notices/{index}"' in listing and "sent_in_error" in listing
+    page = dpo.get(f"/console/dpo/notices/{index}").get_data(as_text=True)
+    assert "kent-syv-provider" in page and "Record decision" in page
+    short = dpo.post(f"/console/dpo/notices/{index}/decision", data={
+        "csrf_token": csrf_token(page), "recipient": "kent-syv-provider", "reason": "too"})
+    assert short.status_code == 422
+    done = dpo.post(f"/console/dpo/notices/{index}/decision", data={
+        "csrf_token": csrf_token(page), "recipient": "kent-syv-provider",
+        "reason": "the provider closed in 2026 and has no successor"})  # fmt: skip
+    assert done.status_code == 303
+    after = dpo.get(f"/console/dpo/notices/{index}").get_data(as_text=True)
+    assert "disproportionate" in after and "has no successor" in after
+    assert signed_in_client("dpo").get(f"/console/dpo/notices/{index}").status_code == 404
