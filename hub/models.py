@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from hub.agreements.models import AgreementRecord
+from hub.audit.models import LedgerCheckRun, NoticeDecision, SubjectAccessRequest
 from hub.consent.models import ConsentRecordRow
 from hub.db import Base
 from hub.delivery.models import OutboxMessage
 from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerOrigin
+from hub.ledger.projection import AuditEvent, AuditRecipient, AuditSubject
 from hub.oauth.models import AccessToken, UsedAssertion
 from hub.partners.models import Partner
 from hub.people.models import (
@@ -23,6 +25,9 @@ metadata = Base.metadata
 __all__ = [
     "AccessToken",
     "Alert",
+    "AuditEvent",
+    "AuditRecipient",
+    "AuditSubject",
     "AgreementRecord",
     "ConsentRecordRow",
     "ConsoleSession",
@@ -34,8 +39,11 @@ __all__ = [
     "LedgerHead",
     "LedgerNode",
     "LedgerOrigin",
+    "LedgerCheckRun",
+    "NoticeDecision",
     "OutboxMessage",
     "Partner",
+    "SubjectAccessRequest",
     "Person",
     "RecoveryCode",
     "SecurityEvent",

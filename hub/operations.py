@@ -22,6 +22,7 @@ from hub.db import utcnow
 from hub.ledger import store
 from hub.ledger.checkpoint import ensure_signing_key, sign_checkpoint
 from hub.ledger.errors import LedgerError
+from hub.ledger.fsck import check_projection
 from hub.ledger.service import log_verifier_key
 from hub.ledger.verify import VerificationError, verify_ledger
 from hub.partners import files, keys, services
@@ -234,13 +235,23 @@ def verify_whole_ledger(
     if not settings.signing_key_file.exists():
         raise SyncFailed(f"no hub signing key at {settings.signing_key_file}: run `hub init`")
     verifier = log_verifier_key(ensure_signing_key(settings.signing_key_file), settings.log_origin)
+    from hub.audit.health import FULL, record_run
+
     with _session(settings) as session:
+        started = utcnow()
         try:
             report = verify_ledger(session, verifier, progress)
+            check_projection(session, report.size)
         except VerificationError as exc:
+            record_run(session, FULL, started, False, store.tree_size(session), str(exc), "cli")
+            session.commit()
             return False, [f"ledger INVALID: {exc}"]
+        detail = f"{report.size} entries and {report.checkpoints} checkpoints verified"
+        record_run(session, FULL, started, True, report.size, detail, "cli")
+        session.commit()
     return True, [
-        f"ledger OK: {report.size} entries, {report.checkpoints} checkpoints verified",
+        f"ledger OK: {report.size} entries, {report.checkpoints} checkpoints verified, "
+        "audit projection matches",
         f"root: {base64.b64encode(report.root_hash).decode()}",
         f"verifier key: {verifier}",
     ]

@@ -60,6 +60,10 @@ class Settings:
     webhook_backoff_base: float = 10.0
     webhook_backoff_cap: float = 3600.0
     webhook_timeout: float = 10.0
+    # DPO console: how often `hub worker` re-verifies the whole ledger (0 = never) and
+    # checks the latest checkpoint's consistency with the one before (seconds).
+    verify_interval: int = 3600
+    consistency_interval: int = 300
     # The console for people (hub/web, hub/people).
     console_origin: str = ""
     console_idle_minutes: int = 15
@@ -193,6 +197,8 @@ class Settings:
         seconds("WEBHOOK_BACKOFF_BASE", "webhook_backoff_base", 0.001, 86_400)
         seconds("WEBHOOK_BACKOFF_CAP", "webhook_backoff_cap", 0.001, 7 * 86_400)
         seconds("WEBHOOK_TIMEOUT", "webhook_timeout", 0.1, 120)
+        integer("VERIFY_INTERVAL", "verify_interval", 0, 7 * 86_400)
+        integer("CONSISTENCY_INTERVAL", "consistency_interval", 0, 86_400)
         text("CONSOLE_ORIGIN", "console_origin")
         integer("CONSOLE_IDLE_MINUTES", "console_idle_minutes", 1, 24 * 60)
         integer("CONSOLE_ABSOLUTE_HOURS", "console_absolute_hours", 1, 24)

@@ -126,11 +126,29 @@ def run_worker(
         )
         return run_loop(
             worker,
-            lambda: tick_checkpoint(sessions, checkpoint_key, settings),
+            lambda: _tick(sessions, checkpoint_key, settings),
             once=once,
             batch=batch,
             poll=poll,
             stop=stop or threading.Event(),
+        )
+
+
+def _tick(sessions: Any, key: Any, settings: Settings) -> None:
+    """Between batches: checkpoint policy, then any periodic ledger check that is due.
+
+    The checks are recorded for the DPO console's ledger health page (hub.audit.health).
+    """
+    from hub.audit.health import tick_checks
+    from hub.ledger.service import log_verifier_key
+
+    tick_checkpoint(sessions, key, settings)
+    if key is not None:
+        tick_checks(
+            sessions,
+            log_verifier_key(key, settings.log_origin),
+            verify_interval=settings.verify_interval,
+            consistency_interval=settings.consistency_interval,
         )
 
 

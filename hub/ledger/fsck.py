@@ -306,3 +306,17 @@ def run(
     walk.finish(head, frontier)
     walk.raise_first()
     return LedgerReport(head.size, merkle.fold(frontier), walk.verified_checkpoints)
+
+
+def check_projection(session: Session, size: int) -> None:
+    """Raise :class:`LedgerCorrupt` at the first index where the audit projection differs.
+
+    The projection (:mod:`hub.ledger.projection`) is what DPO searches and subject access
+    read; a row edited or dropped there would hide a disclosure from a DPO while the Merkle
+    tree still verifies, so ``hub log verify`` recomputes it from the entries too.
+    """
+    from hub.ledger import projection
+
+    mismatch = projection.first_mismatch(session, size)
+    if mismatch is not None:
+        raise LedgerCorrupt(*mismatch)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
-from hub.ledger import merkle, salted
+from hub.ledger import merkle, projection, salted
 from hub.ledger.errors import CorruptStore, IndexOutOfRange
 from hub.ledger.events import PUBLIC_TYPES, member_slots, validate_event
 from hub.ledger.models import HEAD_ID, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
@@ -109,6 +109,7 @@ def append_entries(session: Session, events: Iterable[dict[str, object]]) -> lis
         .where(_head.c.id == HEAD_ID)
         .values(size=frontier.size, frontier=frontier.to_bytes())
     )
+    projection.record_entries(session, entries)  # same transaction: the audit index
     session.flush()
     return entries
 

@@ -38,6 +38,7 @@ csrf = CSRFProtect()
 # Modules whose import registers console routes on ``bp``.
 VIEW_MODULES: tuple[str, ...] = (
     "hub.web.auth",
+    "hub.web.dpo",
     "hub.web.enrol",
     "hub.web.home",
     "hub.web.keys",

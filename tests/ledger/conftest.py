@@ -26,8 +26,11 @@ from hub.ledger.models import (
 )
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
+from hub.ledger.projection import PROJECTION_TABLES  # noqa: E402 - appends write it too
+
 LEDGER_TABLES = [
-    m.__table__ for m in (LedgerEntry, LedgerNode, LedgerCheckpoint, LedgerHead, LedgerOrigin)
+    *(m.__table__ for m in (LedgerEntry, LedgerNode, LedgerCheckpoint, LedgerHead, LedgerOrigin)),
+    *PROJECTION_TABLES,
 ]
 ORIGIN = "hub.test/ledger"
 

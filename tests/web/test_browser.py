@@ -27,6 +27,8 @@ def _get_pages(app):
         rule.rule for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith("console.") and rule.endpoint not in PUBLIC_ENDPOINTS
         and "GET" in rule.methods and not rule.arguments
+        # downloads and pictures (CSV, PDF, SVG) are not pages
+        and not rule.rule.endswith((".csv", ".pdf", ".svg"))
     )
 
 
