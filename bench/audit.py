@@ -12,7 +12,7 @@ Not a test. On a throw-away PostgreSQL database migrated to head:
 3. prints the same statements run raw on the driver cursor and the database's own
    ``EXPLAIN ANALYZE`` execution time and top plan node, beside the service figures.
 
-Targets (DESIGN.md): SAR < 100 ms, filtered search < 200 ms.
+Targets (docs/architecture.md): SAR < 100 ms, filtered search < 200 ms.
 
     python bench/audit.py [--postgres URL] [--events 1000000] [--repeat 15]
 """

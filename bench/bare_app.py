@@ -3,7 +3,7 @@
 One POST route that stores the request's JSON body in one table and answers 201 with the
 new row's id: no authentication, no policy, no encryption, no ledger. Served by the same
 gunicorn configuration against the same PostgreSQL database as the hub, it is the floor
-the hub's audited referral is compared with (DESIGN.md: the hub at >= 0.5x of this).
+the hub's audited referral is compared with (docs/architecture.md: the hub at >= 0.5x of this).
 
     BENCH_DATABASE_URL=postgresql+psycopg://... gunicorn --chdir bench 'bare_app:create_app()'
 """

@@ -1,7 +1,7 @@
 """Ledger benchmark: appends/s, inclusion-proof latency and full-verification speed.
 
 Not a test. Runs SQLite and (with ``--postgres URL`` or ``HUB_TEST_DATABASE_URL``)
-PostgreSQL side by side and prints ratios taken in the same run (DESIGN.md targets:
+PostgreSQL side by side and prints ratios taken in the same run (docs/architecture.md targets:
 >= 3,000 appends/s on PostgreSQL, inclusion proofs < 2 ms at 10^6 entries, verification
 >= 0.3x hashing the same leaves with hashlib in a plain loop).
 

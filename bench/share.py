@@ -7,7 +7,7 @@ Not a test. In one run, on a throw-away PostgreSQL database:
 
 each under gunicorn with the same workers, loaded from loopback by ``bench/loadgen.py``;
 then the 10,000-referral ``/referrals:batch`` (the police daily download). Prints
-referrals/s, p50 and p99 side by side, the ratio, and the DESIGN.md targets (>= 500/s,
+referrals/s, p50 and p99 side by side, the ratio, and the docs/architecture.md targets (>= 500/s,
 p99 < 100 ms, ratio >= 0.5, batch < 10 s).
 
     python bench/share.py [--postgres URL] [--workers 4] [--threads 1] [--concurrency 8]

@@ -1,4 +1,4 @@
-"""The ``hub`` command (DESIGN.md public contract).
+"""The ``hub`` command (docs/architecture.md public contract).
 
 Commands run from the project root read ``policies/`` and ``keys/`` there. Each command
 builds what it needs from :class:`~hub.settings.Settings`; none needs the web server.

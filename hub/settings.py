@@ -36,7 +36,7 @@ class Settings:
     """Everything the hub reads from its environment.
 
     ``root`` is the project directory holding ``policies/`` and ``keys/``; commands run from
-    the project root read those there (DESIGN.md, public contract).
+    the project root read those there (docs/architecture.md, public contract).
     """
 
     root: Path = dataclasses.field(default_factory=Path.cwd)

@@ -1,4 +1,4 @@
-"""Who is asking, and what of the ledger that lets them see (DESIGN.md "Roles").
+"""Who is asking, and what of the ledger that lets them see (docs/architecture.md, roles).
 
 - ``hub_dpo``: the whole partnership, entry bodies included.
 - ``dpo``: entries where their agency is the actor or a recipient, plus every partner,

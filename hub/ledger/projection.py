@@ -176,7 +176,7 @@ _PG_TYPES = ("bigint", "text", "timestamptz") + ("text",) * 10 + ("bigint",)
 # PostgreSQL: the three inserts in one statement (one round trip) from arrays (unnest), so
 # the statement and its 18 parameters are the same for 1 entry or 10,000; psycopg prepares
 # it after a few uses. This sits on every append's path: the ledger's append rate is a
-# target (DESIGN.md), and building SQLAlchemy inserts costs more than running them.
+# target (docs/architecture.md), and building SQLAlchemy inserts costs more than running them.
 _PG_INSERT = (
     "WITH e AS (INSERT INTO audit_events (" + ", ".join(EVENT_COLUMNS) + ") "  # noqa: S608
     "SELECT * FROM unnest(" + ", ".join(f"%s::{t}[]" for t in _PG_TYPES) + ")), "

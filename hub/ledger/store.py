@@ -1,7 +1,7 @@
 """Append events to the ledger and answer roots and proofs from the database.
 
 Appends run inside the caller's transaction: they flush, never commit, so a disclosure and
-its entry commit together or not at all (DESIGN.md: no entry, no release). Every root or
+its entry commit together or not at all (docs/architecture.md: no entry, no release). Every root or
 proof reads the O(log n) completed subtrees its plan names, in one query.
 """
 

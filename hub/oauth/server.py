@@ -1,6 +1,6 @@
 """The OAuth 2.0 authorization server: client_credentials with private_key_jwt only.
 
-Read ``reference/flask-style-authlib.md`` §2 before changing this file: authlib's defaults
+Before changing this file, note that authlib's defaults
 (auth method name, 10-day token lifetime, unimplemented ``jti`` check, OR scope lists,
 plaintext tokens) are each wrong for the hub, and each is overridden here on purpose.
 """
@@ -42,7 +42,7 @@ AUTH_METHOD = "private_key_jwt"
 
 
 class PartnerClient(ClientMixin):  # type: ignore[misc]
-    """A partner seen as an OAuth client: ``client_id`` is the partner id (DESIGN.md)."""
+    """A partner seen as an OAuth client: ``client_id`` is the partner id (docs/architecture.md)."""
 
     def __init__(self, partner: Partner) -> None:
         self.partner = partner

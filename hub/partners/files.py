@@ -1,6 +1,6 @@
 """Reading and writing partner declarations: ``policies/partners/<id>.toml`` + JWKS.
 
-Policy is code reviewed in git (DESIGN.md): these files are the source of truth and the
+Policy is code reviewed in git (docs/architecture.md): these files are the source of truth and the
 database is loaded from them. Every error names the file and, where it can, the line.
 """
 

@@ -1,4 +1,4 @@
-"""``hub users ...``: people who sign in to the console (DESIGN.md, console contract).
+"""``hub users ...``: people who sign in to the console (docs/architecture.md, console contract).
 
 ``hub users add`` prints exactly one line on stdout, the ``otpauth://`` URI to enrol an
 authenticator app (none with ``--sso``); everything else it says goes to stderr.

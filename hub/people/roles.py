@@ -1,4 +1,4 @@
-"""The console's roles (DESIGN.md "Roles"); a person holds one or more."""
+"""The console's roles (docs/architecture.md, roles); a person holds one or more."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The pure policy engine: catalogues, agreements, signatures, validation and ``decide()``.
 
 No Flask, no SQLAlchemy: stdlib, tomllib, rfc8785 and joserfc only, so partners can reuse it
-and tests need no application. See DOMAIN.md for the rules it encodes.
+and tests need no application. See docs/law.md for the rules it encodes.
 """
 
 from hub.policy.agreement import Agreement, Flow, Party, parse_agreement

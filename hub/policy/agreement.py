@@ -1,6 +1,6 @@
 """The agreement model: an information-sharing agreement and its flows, as frozen data.
 
-The TOML layout follows the ICO data-sharing code headings (reference/uk-domain-model.md §1):
+The TOML layout follows the ICO data-sharing code headings:
 purpose and benefits, parties (with roles and signatories), data items and lawful basis (per
 flow), rights, information governance (security, retention, breaches, training), review and
 termination. Parsing here is *structural* only; the law is checked in ``validate.py``.

@@ -2,8 +2,8 @@
 
 The catalogues are the vocabulary every agreement and every request is checked against: a
 field the catalogue does not know has no sensitivity class, so the engine cannot reason about
-it and refuses it (DESIGN.md "a field not in the catalogue is a 422"). The lawful-basis
-catalogue encodes the §2b matrix of ``reference/uk-domain-model.md``: which field classes each
+it and refuses it ("a field not in the catalogue is a 422"). The lawful-basis
+catalogue encodes the field-class matrix of ``docs/law.md``: which field classes each
 code may release and who may rely on it.
 """
 
@@ -71,7 +71,7 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class LawfulBasis:
-    """One code of the lawful-basis catalogue (reference/uk-domain-model.md §2, §2b)."""
+    """One code of the lawful-basis catalogue (docs/law.md)."""
 
     code: str
     reference: str

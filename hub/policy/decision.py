@@ -205,7 +205,7 @@ def _find_flow(
 
 
 def _consent_refusal(req: ShareRequest, flow: Flow) -> Refusal | None:
-    """A consent flow needs a live consent record on each message (DOMAIN.md)."""
+    """A consent flow needs a live consent record on each message (docs/law.md)."""
     if flow.consent == "required" and req.consent_state != "given":
         code = (
             Reason.CONSENT_REFUSED

@@ -1,4 +1,4 @@
-"""Does a basis tuple justify releasing a field class? (reference/uk-domain-model.md §2b)
+"""Does a basis tuple justify releasing a field class? (docs/law.md, the class matrix)
 
 Shared by the validator (which refuses an agreement) and by ``decide`` (which, as a second
 line of defence, withholds the field even if an unvalidated agreement reached it).

@@ -1,4 +1,4 @@
-"""The validator: refuse an agreement whose flows the law does not support (DOMAIN.md rules).
+"""The validator: refuse an agreement whose flows the law does not support (docs/law.md).
 
 Every rule returns :class:`Problem` values naming the file and the field path, so an operator
 running ``hub agreements verify`` sees every reason at once, not the first. An agreement with

@@ -8,7 +8,7 @@ code and the ledger index, never a value) in the recipient's inbox and on its we
 Erasure is crypto-shredding: the payload's wrapped data key and its ciphertext are set to
 NULL, so nothing can decrypt it again, and an ``erasure`` entry is appended. The ledger
 holds only names, digests and subject commitments, so no entry changes and every receipt,
-inclusion and consistency proof issued before stays valid (DESIGN.md). A correction seals
+inclusion and consistency proof issued before stays valid (docs/architecture.md). A correction seals
 the corrected payload under a *new* data key, which destroys the inaccurate version the
 same way. Both are logged as DPA 2018 s62 "alteration" and "erasure" records.
 

@@ -1,4 +1,4 @@
-"""Every validator rule of DOMAIN.md, one failing agreement each."""
+"""Every validator rule of docs/law.md, one failing agreement each."""
 
 from __future__ import annotations
 
