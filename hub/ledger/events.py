@@ -236,7 +236,7 @@ def _transforms(value: Any, path: str) -> None:
             raise _fail(f"{path}.{key}", f"must be one of {', '.join(sorted(TRANSFORMS))}")
 
 
-# The field catalogue's transforms (docs/architecture.md); a closed set, so no value can pose as one.
+# The field catalogue's transforms; a closed set, so no value can pose as one.
 TRANSFORMS = frozenset(
     {"initials", "year_of_birth", "age_band", "postcode_district", "mask", "keyed_hash"}
 )

@@ -1,6 +1,6 @@
 """Server-side console sessions: the cookie names a token, the row says whether it lives.
 
-Rules (docs/architecture.md): a new token at every sign-in (rotation), an idle timeout and an absolute
+Rules: a new token at every sign-in (rotation), an idle timeout and an absolute
 lifetime, and signing out deletes the row so a copied cookie is worthless afterwards.
 """
 

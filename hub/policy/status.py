@@ -1,6 +1,6 @@
 """Whether an agreement is in force, and every reason it is not.
 
-docs/architecture.md: an agreement is in force only when every party has signed with a key registered to
+An agreement is in force only when every party has signed with a key registered to
 it, the signatures verify, today is inside its dates, and it is neither suspended nor
 terminated. We add two fail-closed conditions: it passes the validator, and no newer
 version has taken its place.
