@@ -30,10 +30,12 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from hub.db import Base, make_engine, make_sessionmaker  # noqa: E402
 from hub.ledger import checkpoint, events, store, verify  # noqa: E402
-from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode  # noqa: E402
+from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerOrigin  # noqa: E402
 
 ORIGIN = "bench.hub/ledger"
-TABLES = [m.__table__ for m in (LedgerEntry, LedgerNode, LedgerCheckpoint, LedgerHead)]
+TABLES = [
+    m.__table__ for m in (LedgerEntry, LedgerNode, LedgerCheckpoint, LedgerHead, LedgerOrigin)
+]
 BATCH = 2000
 CHECKPOINT_EVERY = 10_000
 

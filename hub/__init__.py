@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 
 # Largest request body accepted anywhere (the 10,000-referral batch is the biggest).
 MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+# Same-origin everything, no framing, no inline script: the web console is built to it.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -26,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = _make_flask(settings)
     _bind_request_ids(app)
     _connect_database(app, settings)
+    _pin_log_origin(app, settings)
     _load_signing_key(app, settings)
     _load_catalogues(app, settings)
     _build_sharing_context(app, settings)
@@ -33,7 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_probes(app)
     _publish_webhook_key(app, settings)
     _register_api(app)  # after every route it documents
-    _add_security_headers(app)
+    _add_security_headers(app, settings)
     return app
 
 
@@ -77,6 +85,29 @@ def _connect_database(app: Flask, settings: Settings) -> None:
     from hub import db
 
     db.init_app(app, settings)
+
+
+def _pin_log_origin(app: Flask, settings: Settings) -> None:
+    """Pin the log's origin on first start; refuse to start under any other origin.
+
+    A database that is down or not yet migrated is not fatal here: ``/readyz`` reports it,
+    and no checkpoint can be signed under a wrong origin whenever it comes back.
+    """
+    import structlog
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.ledger.origin import OriginMismatch, pin_origin
+    from hub.settings import SettingsError
+
+    try:
+        with app.extensions["hub.sessionmaker"]() as session:
+            pin_origin(session, settings.log_origin)
+            session.commit()
+    except OriginMismatch as exc:
+        app.extensions["hub.engine"].dispose()  # this app will never serve: close its pool
+        raise SettingsError([f"HUB_ORIGIN: {exc}"]) from None
+    except SQLAlchemyError as exc:
+        structlog.get_logger("hub").warning("log_origin_unchecked", exc_type=type(exc).__name__)
 
 
 def _load_signing_key(app: Flask, settings: Settings) -> None:
@@ -128,11 +159,17 @@ def _publish_webhook_key(app: Flask, settings: Settings) -> None:
     jwks.init_app(app, settings)
 
 
-def _add_security_headers(app: Flask) -> None:
-    """No caching of anything that may hold personal data or tokens; no sniffing."""
+def _add_security_headers(app: Flask, settings: Settings) -> None:
+    """No caching of anything that may hold personal data or tokens; no sniffing, no
+    framing, a strict CSP, HSTS when serving production over https, and no ``Server``
+    banner (the servers' own are dropped in hub/serving.py)."""
 
     @app.after_request
     def _headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        if settings.production:
+            response.headers["Strict-Transport-Security"] = HSTS
+        response.headers.pop("Server", None)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("Referrer-Policy", "no-referrer")

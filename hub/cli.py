@@ -34,7 +34,10 @@ def init() -> None:
     """Create or upgrade the database and create the hub's signing key if absent."""
     from hub.operations import initialise
 
-    report = initialise(_settings())
+    try:
+        report = initialise(_settings())
+    except SettingsError as exc:  # e.g. the log's origin is pinned to another name
+        raise click.ClickException(str(exc)) from None
     for line in report:
         click.echo(line)
 
@@ -60,7 +63,10 @@ def serve(host: str, port: int, workers: int | None) -> None:
     """Run the hub: gunicorn in production mode, the threaded dev server otherwise."""
     from hub.serving import serve as run
 
-    run(_settings(), host=host, port=port, workers=workers)
+    try:
+        run(_settings(), host=host, port=port, workers=workers)
+    except SettingsError as exc:  # e.g. the log's origin is pinned to another name
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

@@ -10,15 +10,24 @@ import datetime as dt
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
-    from flask import Flask
+    from flask import Flask, Response
 
     from hub.settings import Settings
+
+log = structlog.get_logger("hub.db")
+# What a client is told to wait before retrying when the database cannot answer.
+RETRY_AFTER_SECONDS = 5
+# Database failures that mean "not now" rather than "your request is wrong": the server
+# is down, silent, timed out a statement or lock wait, or the pool had no free connection.
+UNAVAILABLE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -95,6 +104,54 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def serving_options(settings: Settings) -> dict[str, Any]:
+    """Engine options that bound every wait on the database while serving requests.
+
+    On PostgreSQL: psycopg's ``connect_timeout``; TCP keepalives and ``tcp_user_timeout``
+    so a connection to a silent peer dies within ``db_network_timeout``; the server's own
+    ``statement_timeout`` and ``lock_timeout``; and the pool's checkout wait. SQLite has
+    only the pool wait (its busy timeout is set in :func:`make_engine`).
+    """
+    options: dict[str, Any] = {"pool_timeout": settings.db_pool_timeout}
+    if settings.database_url.startswith("sqlite"):
+        return options
+    network = settings.db_network_timeout
+    statement_ms = int(settings.db_statement_timeout * 1000)
+    lock_ms = int(settings.db_lock_timeout * 1000)
+    options["connect_args"] = {
+        "connect_timeout": settings.db_connect_timeout,
+        "keepalives": 1,
+        "keepalives_idle": max(1, network // 3),
+        "keepalives_interval": max(1, network // 9),
+        "keepalives_count": 3,
+        "tcp_user_timeout": network * 1000,
+        "options": f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}",
+    }
+    return options
+
+
+def unavailable(error: Exception) -> Response:
+    """503 ``unavailable`` with ``Retry-After``: the database could not answer in time."""
+    from hub.errors import problem_response
+
+    session = _current_session()
+    if session is not None:
+        session.invalidate()  # its connection may be dead; never hand it out again
+    log.warning("database_unavailable", exc_type=type(error).__name__)
+    return problem_response(
+        503,
+        "The hub's database is not answering; retry later.",
+        problem="unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _current_session() -> Session | None:
+    from flask import g
+
+    return g.get("db_session") if g else None
+
+
 def _md5(value: str | None) -> str | None:
     if value is None:
         return None
@@ -116,8 +173,10 @@ def init_app(app: Flask, settings: Settings) -> None:
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True
         )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **serving_options(settings))
     app.extensions["hub.engine"] = engine
+    for error in UNAVAILABLE_ERRORS:
+        app.register_error_handler(error, unavailable)
     app.extensions["hub.sessionmaker"] = make_sessionmaker(engine)
 
     @app.teardown_appcontext

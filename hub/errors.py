@@ -30,6 +30,11 @@ PROBLEM_TYPES: dict[str, tuple[str, int]] = {
     "unavailable": ("Service unavailable", 503),
 }
 
+# Every answer stays small whatever was sent: at most this many ``errors`` items (then
+# ``errors_truncated: true``), each pointer cut to a bounded length.
+MAX_ERRORS = 100
+MAX_POINTER = 256
+
 _STATUS_TYPES = {status: name for name, (_, status) in PROBLEM_TYPES.items()}
 _STATUS_TYPES[403] = "forbidden"
 
@@ -102,6 +107,10 @@ def problem_body(
         body["instance"] = f"urn:hub:request:{request_id}"
         body["request_id"] = request_id
     body.update({k: v for k, v in extensions.items() if v is not None})
+    found = body.get("errors")
+    if isinstance(found, list) and len(found) > MAX_ERRORS:
+        body["errors"] = found[:MAX_ERRORS]
+        body["errors_truncated"] = True
     return body
 
 
@@ -128,19 +137,22 @@ def from_hub_error(error: HubError) -> Response:
     )
 
 
-def pointer_errors(messages: Any) -> list[dict[str, str]]:
+def pointer_errors(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     """Turn webargs/marshmallow messages into RFC 9457 §3 style ``errors`` with JSON pointers.
 
     ``{"json": {"data": {"x": ["Unknown field."]}}}`` becomes
     ``[{"pointer": "#/data/x", "detail": "Unknown field."}]``; query and header locations
-    use ``parameter`` instead of a body pointer.
+    use ``parameter`` instead of a body pointer. marshmallow's ``_schema`` key (the object
+    as a whole) points at the object itself; ``prefix`` places the body inside a larger one
+    (``/items/3`` in a batch).
     """
     found: list[dict[str, str]] = []
 
     def walk(node: Any, path: list[str], location: str) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                walk(value, [*path, _escape(str(key))], location)
+                step = [] if key == "_schema" else [_escape(str(key))]
+                walk(value, [*path, *step], location)
         elif isinstance(node, list) and all(isinstance(m, str) for m in node):
             for message in node:
                 found.append(_error_item(location, path, message))
@@ -152,8 +164,8 @@ def pointer_errors(messages: Any) -> list[dict[str, str]]:
 
     if isinstance(messages, dict):
         for location, node in messages.items():
-            walk(node, [], str(location))
-    return found
+            walk(node, [prefix.strip("/")] if prefix else [], str(location))
+    return found[: MAX_ERRORS + 1]
 
 
 def _escape(token: str) -> str:
@@ -163,8 +175,9 @@ def _escape(token: str) -> str:
 
 def _error_item(location: str, path: list[str], message: str) -> dict[str, str]:
     if location in {"json", "form", "json_or_form"}:
-        return {"pointer": "#/" + "/".join(path), "detail": message}
-    return {"parameter": "/".join(path) or location, "location": location, "detail": message}
+        return {"pointer": ("#/" + "/".join(path))[:MAX_POINTER], "detail": message}
+    name = ("/".join(path) or location)[:MAX_POINTER]
+    return {"parameter": name, "location": location, "detail": message}
 
 
 _TOP_LEVEL_MEMBERS = ("to", "purpose", "justification", "from", "consent", "data", "kind")

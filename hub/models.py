@@ -5,7 +5,7 @@ from __future__ import annotations
 from hub.agreements.models import AgreementRecord
 from hub.db import Base
 from hub.delivery.models import OutboxMessage
-from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
+from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerOrigin
 from hub.oauth.models import AccessToken, UsedAssertion
 from hub.partners.models import Partner
 from hub.sharing.models import Alert, Disclosure, IdempotencyRecord, InboxItem
@@ -23,6 +23,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerHead",
     "LedgerNode",
+    "LedgerOrigin",
     "OutboxMessage",
     "Partner",
     "UsedAssertion",

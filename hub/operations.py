@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from hub import db, schema
@@ -32,7 +33,7 @@ from hub.policy import (
     load_catalogues,
 )
 from hub.policy.registry import read_signatures
-from hub.settings import Settings
+from hub.settings import Settings, SettingsError
 
 
 class SyncFailed(RuntimeError):
@@ -64,6 +65,7 @@ def initialise(settings: Settings) -> list[str]:
     try:
         schema.upgrade_to_head(engine)
         lines.append(f"database: at revision {schema.current_revision(engine)}")
+        lines.append(f"log origin: {_pin_origin(engine, settings)}")
     finally:
         engine.dispose()
     existed = settings.signing_key_file.exists()
@@ -76,6 +78,19 @@ def initialise(settings: Settings) -> list[str]:
     secret_key(settings)
     subject_secret(settings)
     return lines
+
+
+def _pin_origin(engine: Engine, settings: Settings) -> str:
+    """Pin the log's origin when the log is created; a later init must agree with it."""
+    from hub.ledger.origin import OriginMismatch, pin_origin
+
+    with db.make_sessionmaker(engine)() as session:
+        try:
+            origin = pin_origin(session, settings.log_origin)
+        except OriginMismatch as exc:
+            raise SettingsError([f"HUB_ORIGIN: {exc}"]) from None
+        session.commit()
+    return origin
 
 
 def synchronise(settings: Settings) -> list[str]:
@@ -149,11 +164,13 @@ def _partner_report(changes: services.PartnerChanges) -> list[str]:
     lines = [
         f"partners: {len(changes.added)} added, {len(changes.changed)} changed, "
         f"{len(changes.unchanged)} unchanged, {len(changes.deactivated)} deactivated"
+        + (f", {len(changes.reactivated)} reactivated" if changes.reactivated else "")
     ]
     for label, ids in (
         ("added", changes.added),
         ("changed", changes.changed),
         ("deactivated", changes.deactivated),
+        ("reactivated", changes.reactivated),
     ):
         lines.extend(f"  {label}: {partner_id}" for partner_id in ids)
     return lines

@@ -57,6 +57,16 @@ class Settings:
     webhook_backoff_base: float = 10.0
     webhook_backoff_cap: float = 3600.0
     webhook_timeout: float = 10.0
+    # Every wait on the database is bounded (README "Limits and failure behaviour"): a dead
+    # or silent database gives a 503 within these, never a hung worker.
+    db_connect_timeout: int = 5
+    db_statement_timeout: float = 30.0
+    db_lock_timeout: float = 10.0
+    db_pool_timeout: float = 10.0
+    db_network_timeout: int = 30
+    # gunicorn (production): a worker silent this long is restarted; shutdown waits this long.
+    worker_timeout: int = 60
+    worker_graceful_timeout: int = 30
 
     # -- derived paths -------------------------------------------------------------------
     @property
@@ -168,6 +178,13 @@ class Settings:
         seconds("WEBHOOK_BACKOFF_BASE", "webhook_backoff_base", 0.001, 86_400)
         seconds("WEBHOOK_BACKOFF_CAP", "webhook_backoff_cap", 0.001, 7 * 86_400)
         seconds("WEBHOOK_TIMEOUT", "webhook_timeout", 0.1, 120)
+        integer("DB_CONNECT_TIMEOUT", "db_connect_timeout", 2, 300)
+        seconds("DB_STATEMENT_TIMEOUT", "db_statement_timeout", 0.1, 3600)
+        seconds("DB_LOCK_TIMEOUT", "db_lock_timeout", 0.1, 3600)
+        seconds("DB_POOL_TIMEOUT", "db_pool_timeout", 0.1, 300)
+        integer("DB_NETWORK_TIMEOUT", "db_network_timeout", 3, 3600)
+        integer("WORKER_TIMEOUT", "worker_timeout", 5, 3600)
+        integer("WORKER_GRACEFUL_TIMEOUT", "worker_graceful_timeout", 1, 3600)
         values.update(overrides)
         if problems:
             raise SettingsError(problems)
@@ -202,6 +219,8 @@ class Settings:
             problems.append("HUB_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR")
         if self.webhook_backoff_base > self.webhook_backoff_cap:
             problems.append("HUB_WEBHOOK_BACKOFF_BASE: must not exceed HUB_WEBHOOK_BACKOFF_CAP")
+        if self.db_lock_timeout > self.db_statement_timeout:
+            problems.append("HUB_DB_LOCK_TIMEOUT: must not exceed HUB_DB_STATEMENT_TIMEOUT")
         if self.production:
             problems.extend(self._production_problems())
         if problems:

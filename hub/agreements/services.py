@@ -277,7 +277,7 @@ def agreement_for(
         a for a in agreements_for(session, catalogues, partner_id, now) if a["id"] == agreement_id
     ]
     if not versions:
-        raise NotFound(f"no agreement {agreement_id!r} to which you are a party")
+        raise NotFound("no such agreement to which you are a party")
     return versions
 
 

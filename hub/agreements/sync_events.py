@@ -24,7 +24,12 @@ def partner_events(
     """One ``partner`` event per added, changed or deactivated partner, and its keys."""
     by_id = {d.id: d for d in declarations}
     events: list[dict[str, Any]] = []
-    for action, ids in (("added", changes.added), ("changed", changes.changed)):
+    pairs = (
+        ("added", changes.added),
+        ("changed", changes.changed),
+        ("reactivated", changes.reactivated),
+    )
+    for action, ids in pairs:
         for partner_id in ids:
             declaration = by_id[partner_id]
             events.append(

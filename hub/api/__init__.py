@@ -71,7 +71,17 @@ def _safe_description(error: HTTPException) -> str | None:
 
 def init_app(app: Flask) -> None:
     """Configure OpenAPI 3.1, the OAuth security scheme and register the v1 blueprints."""
-    from hub.api import agreements, alerts, corrections, docs, ledger, partners, platform, referrals
+    from hub.api import (
+        agreements,
+        alerts,
+        corrections,
+        docs,
+        guards,
+        ledger,
+        partners,
+        platform,
+        referrals,
+    )
 
     settings = app.config["HUB_SETTINGS"]
     app.config.update(
@@ -113,6 +123,7 @@ def init_app(app: Flask) -> None:
     # flask-smorest's pagination schema: the hub paginates with cursors and never uses it.
     api.spec.components.schemas.pop("PaginationMetadata", None)
     app.register_error_handler(errors.HubError, errors.from_hub_error)
+    guards.init_app(app)
     for blueprint in (
         partners.blp,
         agreements.blp,

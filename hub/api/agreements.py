@@ -13,8 +13,9 @@ from hub import db
 from hub.agreements import services
 from hub.api import examples
 from hub.api.catalogue_schema import MESSAGE_DATA
+from hub.api.fields import code, identifier, message_data
 from hub.api.policy_errors import policy_request
-from hub.api.problems import problems
+from hub.api.problems import BODY, problems
 from hub.instance_secrets import keyed_hash_secret
 from hub.oauth.protector import current_partner_id, requires
 from hub.policy.request import NOT_SOUGHT_REASONS
@@ -35,9 +36,9 @@ class ConsentSchema(ma.Schema):
 class DecisionRequestSchema(ma.Schema):
     """What the caller would send; ``from`` is always the caller."""
 
-    to = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    purpose = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    data = ma.fields.Dict(keys=ma.fields.String(), required=True, metadata=MESSAGE_DATA)
+    to = identifier(required=True)
+    purpose = code(required=True)
+    data = message_data(required=True, metadata=MESSAGE_DATA)
     consent = ma.fields.Nested(ConsentSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
@@ -181,7 +182,7 @@ class Decisions(MethodView):
     @blp.arguments(DecisionRequestSchema, example=examples.REFERRAL)
     @blp.response(200, DecisionSchema, example=examples.DECISION)
     @blp.doc(operationId="decide")
-    @problems(413, 415)
+    @problems(*BODY)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Dry run: what would be released, transformed and withheld, and why. Logs nothing.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, current_app, json, request
+from flask import Response, current_app, json
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -17,21 +17,19 @@ from hub import db
 from hub.api import examples
 from hub.api.agreements import ConsentSchema
 from hub.api.catalogue_schema import MESSAGE_DATA
+from hub.api.fields import CODE, identifier, message_data
 from hub.api.policy_errors import policy_request
-from hub.api.problems import ProblemSchema, problems
+from hub.api.problems import BODY, ProblemSchema, problems
 from hub.api.referrals import (
     BriefWithheldSchema,
     DisclosureAgreementSchema,
     ReceiptSchema,
 )
-from hub.errors import PROBLEM_MEDIA_TYPE, HubError
+from hub.errors import PROBLEM_MEDIA_TYPE
 from hub.oauth.protector import current_partner_id, requires
 from hub.sharing import alerts
 
 blp = Blueprint("alerts", __name__, description="Risk alerts fanned out to every lawful recipient")
-MESSAGE_BYTES = 64 * 1024
-# The ledger's code shape: a purpose that could never be recorded is refused up front.
-PURPOSE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
 
 class AlertSchema(ma.Schema):
@@ -40,10 +38,10 @@ class AlertSchema(ma.Schema):
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(alerts.ALERT_KINDS))
     purpose = ma.fields.String(
         required=True,
-        validate=ma.validate.Regexp(PURPOSE_PATTERN),
+        validate=CODE,
         metadata={"description": "An agreement purpose, e.g. community_marac_alert"},
     )
-    data = ma.fields.Dict(keys=ma.fields.String(), required=True, metadata=MESSAGE_DATA)
+    data = message_data(required=True, metadata=MESSAGE_DATA)
     consent = ma.fields.Nested(ConsentSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
@@ -130,7 +128,7 @@ class AlertPageSchema(ma.Schema):
 
 
 class AlertListArgs(ma.Schema):
-    cursor = ma.fields.String(metadata={"description": "next_cursor of the previous page"})
+    cursor = identifier(metadata={"description": "next_cursor of the previous page"})
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, alerts.PAGE_LIMIT))
 
 
@@ -145,7 +143,7 @@ class Alerts(MethodView):
     @blp.arguments(AlertSchema, example=examples.ALERT)
     @blp.response(201, AlertCreatedSchema, example=examples.ALERT_CREATED)
     @blp.doc(operationId="sendAlert")
-    @problems(413, 415)
+    @problems(*BODY)
     def post(self, body: dict[str, Any]) -> Response:
         """Send an alert: each recipient decided, recorded and delivered on its own.
 
@@ -153,10 +151,6 @@ class Alerts(MethodView):
         refused by its own flow is a 403 item inside the 201. No flow at all is a 403
         `policy-refused` problem, recorded on the ledger.
         """
-        if request.content_length is not None and request.content_length > MESSAGE_BYTES:
-            raise HubError(
-                f"an alert may be at most {MESSAGE_BYTES} bytes", problem="payload-too-large"
-            )
         with policy_request():
             outcome = alerts.send_alert(
                 db.session(), current_app.extensions["hub.sharing"], current_partner_id(), body

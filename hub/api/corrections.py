@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -17,10 +17,10 @@ from hub import db
 from hub.api import examples
 from hub.api.agreements import ConsentSchema
 from hub.api.catalogue_schema import MESSAGE_DATA
+from hub.api.fields import message_data
 from hub.api.policy_errors import policy_request
-from hub.api.problems import problems
-from hub.api.referrals import MESSAGE_BYTES, ReceiptSchema
-from hub.errors import HubError
+from hub.api.problems import BODY, problems
+from hub.api.referrals import ReceiptSchema
 from hub.oauth.protector import current_partner_id, requires
 from hub.sharing import corrections
 
@@ -34,7 +34,7 @@ blp = Blueprint(
 class CorrectionSchema(ma.Schema):
     """Changed fields only; each must have been released by the original disclosure."""
 
-    data = ma.fields.Dict(keys=ma.fields.String(), required=True, metadata=MESSAGE_DATA)
+    data = message_data(required=True, metadata=MESSAGE_DATA)
     reason = ma.fields.String(
         required=True, validate=ma.validate.OneOf(corrections.CORRECTION_REASONS)
     )
@@ -89,7 +89,7 @@ class ReferralCorrection(MethodView):
     @blp.arguments(CorrectionSchema, example=examples.CORRECTION)
     @blp.response(200, CorrectedSchema, example=examples.CORRECTED)
     @blp.doc(operationId="correctReferral")
-    @problems(404, 409, 413, 415)
+    @problems(*BODY, 404, 409)
     def post(self, body: dict[str, Any], referral_id: str) -> dict[str, Any]:
         """Correct released fields; re-decided under the flow, re-sealed, recipient notified.
 
@@ -97,10 +97,6 @@ class ReferralCorrection(MethodView):
         A correction the flow no longer allows is a 403 `policy-refused`, recorded; one that
         changes nothing, or of an erased referral, is a 409.
         """
-        if request.content_length is not None and request.content_length > MESSAGE_BYTES:
-            raise HubError(
-                f"a message may be at most {MESSAGE_BYTES} bytes", problem="payload-too-large"
-            )
         with policy_request():
             return corrections.correct_disclosure(
                 db.session(), _context(), current_partner_id(), referral_id, body
@@ -113,7 +109,7 @@ class ReferralWithdrawal(MethodView):
     @blp.arguments(WithdrawalSchema, example=examples.WITHDRAWAL)
     @blp.response(200, WithdrawnSchema, example=examples.WITHDRAWN)
     @blp.doc(operationId="withdrawReferral")
-    @problems(404, 409, 413, 415)
+    @problems(*BODY, 404, 409)
     def post(self, body: dict[str, Any], referral_id: str) -> dict[str, Any]:
         """Withdraw a referral: its payload is crypto-shredded and the recipient notified.
 

@@ -2,8 +2,9 @@
 
 The renderer's files are committed under ``hub/static/swagger-ui`` (no CDN: a hub holding
 personal data loads no third-party script). The page has no inline script or style, so it
-works under the strict Content-Security-Policy below; Swagger UI sets styles through the
-DOM, never with ``<style>`` elements, which that policy would refuse.
+works under the hub's strict Content-Security-Policy (``hub.CONTENT_SECURITY_POLICY``, on
+every response); Swagger UI sets styles through the DOM, never with ``<style>`` elements,
+which that policy would refuse.
 """
 
 from __future__ import annotations
@@ -17,13 +18,6 @@ if TYPE_CHECKING:
     from flask import Flask
 
 bp = Blueprint("docs", __name__)
-
-# The hub's policy for every response; set here too so the page is checked under it.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'"
-)
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -59,7 +53,6 @@ def docs() -> Response:
         openapi=escape(url_for("api-docs.openapi_json")),
     )
     response = Response(page, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     # The page holds no personal data; the renderer's files may be cached.
     response.headers["Cache-Control"] = "no-cache"
     return response

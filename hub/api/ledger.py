@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 
 from hub import db
 from hub.api import examples
+from hub.api.fields import bigint
 from hub.api.problems import problems
 from hub.errors import HubError, NotFound
 from hub.ledger import service
@@ -38,8 +39,8 @@ class EntrySchema(ma.Schema):
 
 
 class InclusionArgs(ma.Schema):
-    index = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0))
-    tree_size = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    index = bigint(required=True)
+    tree_size = bigint(required=True, minimum=1)
 
 
 class InclusionSchema(ma.Schema):
@@ -51,8 +52,8 @@ class InclusionSchema(ma.Schema):
 class ConsistencyArgs(ma.Schema):
     class Meta:
         include = {
-            "from": ma.fields.Integer(required=True, validate=ma.validate.Range(min=1)),
-            "to": ma.fields.Integer(required=True, validate=ma.validate.Range(min=1)),
+            "from": bigint(required=True, minimum=1),
+            "to": bigint(required=True, minimum=1),
         }
 
 
@@ -78,10 +79,13 @@ def _ledger_problems() -> Iterator[None]:
     """Ledger errors as problems; never a stack trace."""
     try:
         yield
-    except (IndexOutOfRange, NoCheckpoint) as exc:
+    except IndexOutOfRange:
+        raise NotFound("the log has no such entry or tree size yet") from None
+    except NoCheckpoint as exc:
         raise NotFound(str(exc)) from None
-    except LedgerError as exc:
-        raise HubError(str(exc)) from None
+    except LedgerError:
+        # Messages name the sizes asked for; the answer repeats no input value.
+        raise HubError("those tree sizes do not make a proof in this log") from None
 
 
 @blp.route("/log/checkpoint")

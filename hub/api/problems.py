@@ -94,7 +94,7 @@ _HEADERS: dict[int, dict[str, Any]] = {
     },
 }
 _DESCRIPTIONS: dict[int, str] = {
-    400: "Malformed request (`bad-request`)",
+    400: "Malformed request, e.g. JSON nested too deep (`bad-request`)",
     401: "Missing, unknown, expired or revoked token (`unauthorized`)",
     403: "The token lacks a scope (`forbidden`), or policy refused (`policy-refused`)",
     404: "No such thing, or not yours to see (`not-found`); the id is not echoed",
@@ -118,6 +118,10 @@ def register_problem_responses(spec: APISpec, schema: type[ma.Schema]) -> None:
         if status in _HEADERS:
             response["headers"] = _HEADERS[status]
         spec.components.response(status.name, response, lazy=True)
+
+
+# What hub.api.guards answers for any JSON body: too deep (400), too big (413), not JSON (415).
+BODY = (400, 413, 415)
 
 
 def problems(*statuses: int) -> Callable[[F], F]:

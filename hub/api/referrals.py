@@ -14,33 +14,33 @@ from hub import db
 from hub.api import examples
 from hub.api.agreements import ConsentSchema
 from hub.api.catalogue_schema import MESSAGE_DATA
+from hub.api.fields import BIGINT_MAX, EachOnItsOwn, Rejected, code, identifier, message_data
 from hub.api.ledger import InclusionSchema
 from hub.api.policy_errors import policy_request
-from hub.api.problems import ProblemReasonSchema, ProblemSchema, problems
-from hub.errors import PROBLEM_MEDIA_TYPE, HubError
+from hub.api.problems import BODY, ProblemReasonSchema, ProblemSchema, problems
+from hub.errors import PROBLEM_MEDIA_TYPE, HubError, pointer_errors
 from hub.oauth.protector import current_partner_id, requires
 from hub.sharing import inbox, referrals, workflow
 
 blp = Blueprint("referrals", __name__, description="Referrals, the inbox and their workflow")
 IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9._:\-]{8,255}$")
-MESSAGE_BYTES = 64 * 1024
 CURSOR_PATTERN = r"^[0-9]{1,19}$"
-BIGINT_MAX = 2**63 - 1  # inbox sequence numbers are 64-bit integers in the database
 
 
 def _fits_bigint(value: str) -> None:
+    """Inbox sequence numbers are database BIGINTs; a larger cursor names nothing."""
     # Runs even when the pattern failed (marshmallow runs every validator).
     if value.isascii() and value.isdigit() and int(value) > BIGINT_MAX:
-        raise ma.ValidationError(f"must be at most {BIGINT_MAX}")
+        raise ma.ValidationError(f"Must be at most {BIGINT_MAX}.")
 
 
 
 class MessageSchema(ma.Schema):
     """One referral; ``from`` is the caller, never the body."""
 
-    to = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    purpose = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
-    data = ma.fields.Dict(keys=ma.fields.String(), required=True, metadata=MESSAGE_DATA)
+    to = identifier(required=True)
+    purpose = code(required=True)
+    data = message_data(required=True, metadata=MESSAGE_DATA)
     consent = ma.fields.Nested(ConsentSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
@@ -54,7 +54,7 @@ class BatchItemSchema(MessageSchema):
 
 class BatchSchema(ma.Schema):
     items = ma.fields.List(
-        ma.fields.Nested(BatchItemSchema),
+        EachOnItsOwn(BatchItemSchema),
         required=True,
         validate=ma.validate.Length(1, referrals.BATCH_LIMIT),
     )
@@ -63,7 +63,7 @@ class BatchSchema(ma.Schema):
 class OutcomeSchema(ma.Schema):
     """An outcome for the sender: catalogue fields, decided under a return flow."""
 
-    data = ma.fields.Dict(keys=ma.fields.String(), required=True, metadata=MESSAGE_DATA)
+    data = message_data(required=True, metadata=MESSAGE_DATA)
     consent = ma.fields.Nested(ConsentSchema)
 
 
@@ -220,11 +220,6 @@ def _json(status: int, body: dict[str, Any]) -> Response:
     return Response(json.dumps(body), status=status, mimetype=mimetype)
 
 
-def _check_size(limit: int) -> None:
-    if request.content_length is not None and request.content_length > limit:
-        raise HubError(f"a message may be at most {limit} bytes", problem="payload-too-large")
-
-
 IDEMPOTENCY_KEY = {
     "in": "header",
     "name": "Idempotency-Key",
@@ -241,7 +236,7 @@ class Referrals(MethodView):
     @blp.arguments(MessageSchema, example=examples.REFERRAL)
     @blp.doc(operationId="sendReferral", parameters=[IDEMPOTENCY_KEY])
     @blp.response(201, ReferralCreatedSchema, example=examples.REFERRAL_CREATED)
-    @problems(400, 409, 413, 415)
+    @problems(*BODY, 409)
     def post(self, body: dict[str, Any]) -> Response:
         """Send a referral: decided field by field, recorded on the ledger, delivered.
 
@@ -249,7 +244,6 @@ class Referrals(MethodView):
         is on the ledger, in one transaction. A refusal is a 403 `policy-refused` problem
         with every reason and its `ledger_index`: refusals are recorded too.
         """
-        _check_size(MESSAGE_BYTES)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not IDEMPOTENCY_KEY_RE.fullmatch(key):
             raise HubError("Idempotency-Key must be 8-255 letters, digits or ._:-")
@@ -266,17 +260,33 @@ class ReferralBatch(MethodView):
     @blp.arguments(BatchSchema, example=examples.BATCH)
     @blp.response(200, BatchResultSchema, example=examples.BATCH_RESULT)
     @blp.doc(operationId="sendReferralBatch")
-    @problems(413, 415)
+    @problems(*BODY)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Up to 10,000 referrals (the police daily download), each decided on its own.
 
         One result per item, in order: 201 with its id, or 403/422 with a problem whose
-        pointers start `#/items/N/`. Each decision is on the ledger.
+        pointers start `#/items/N/` (an item that fails the schema fails alone). Each
+        decision is on the ledger.
         """
+        items = body["items"]
+        rejected = {
+            number: pointer_errors({"json": item.messages}, f"/items/{number}")
+            for number, item in enumerate(items)
+            if isinstance(item, Rejected)
+        }
+        items = [_reference_only(item) if isinstance(item, Rejected) else item for item in items]
         results = referrals.send_batch(
-            db.session(), _context(), current_partner_id(), body["items"]
+            db.session(), _context(), current_partner_id(), items, rejected
         )
         return {"results": results}
+
+
+def _reference_only(item: Rejected) -> dict[str, Any]:
+    """What of a refused item is echoed back: its ``client_ref``, if that part was valid."""
+    ref = item.raw.get("client_ref") if isinstance(item.raw, dict) else None
+    valid = isinstance(item.messages, dict) and "client_ref" not in item.messages
+    ok = valid and isinstance(ref, str) and 1 <= len(ref) <= 100
+    return {"client_ref": ref} if ok else {}
 
 
 @blp.route("/referrals/<referral_id>")
@@ -300,7 +310,7 @@ class ReferralStatus(MethodView):
     @blp.arguments(StatusSchema, example=examples.STATUS)
     @blp.response(200, StatusResultSchema, example=examples.STATUS_RESULT)
     @blp.doc(operationId="setReferralStatus")
-    @problems(404, 409, 413, 415)
+    @problems(*BODY, 404, 409)
     def post(self, body: dict[str, Any], referral_id: str) -> Response:
         """Recipient moves the referral on; an outcome goes back only under a return flow.
 

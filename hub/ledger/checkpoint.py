@@ -103,11 +103,16 @@ def sign_checkpoint(
 ) -> LedgerCheckpoint:
     """Sign the current tree (on demand), inside the caller's transaction.
 
-    Holds the head lock so the size cannot move underneath. Returns the existing checkpoint
-    when nothing was appended since. Raises :class:`InconsistentCheckpoint` (and signs
-    nothing) if the store no longer agrees with itself or with the last signed checkpoint.
+    Holds the head lock so the size cannot move underneath. Pins ``origin`` if the log has
+    none yet and refuses (:class:`~hub.ledger.origin.OriginMismatch`) any other origin.
+    Returns the existing checkpoint when nothing was appended since. Raises
+    :class:`InconsistentCheckpoint` (and signs nothing) if the store no longer agrees with
+    itself or with the last signed checkpoint.
     """
+    from hub.ledger.origin import pin_origin
+
     frontier = store.lock_head(session)
+    pin_origin(session, origin)
     size, root = frontier.size, frontier.root()
     if store.stored_root(session, size) != root:
         raise InconsistentCheckpoint(

@@ -36,6 +36,9 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _COMMITMENT = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z")
+# The shapes the API accepts for identifiers, codes and field names (hub/api/fields.py):
+# the one source of truth, so nothing the API lets in can fail to be recorded.
+IDENT_PATTERN, CODE_PATTERN, FIELD_PATTERN = _IDENT, _CODE, _FIELD
 
 Check = Callable[[Any, str], None]
 

@@ -73,6 +73,26 @@ class LedgerHead(Base):
     __table_args__ = (CheckConstraint(f"id = {HEAD_ID}", name="single_row"),)
 
 
+ORIGIN_ID = 1
+
+
+class LedgerOrigin(Base):
+    """The log's origin line, pinned once (``hub init``, first checkpoint or first start).
+
+    Checkpoints name the log by origin and are signed over it: were the origin to follow
+    ``HUB_ISSUER``, changing the issuer would silently rename the log and every earlier
+    checkpoint would stop verifying. The pinned value is the one the hub signs under.
+    """
+
+    __tablename__ = "ledger_origin"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    origin: Mapped[str] = mapped_column(Text, nullable=False)
+    pinned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (CheckConstraint(f"id = {ORIGIN_ID}", name="single_row"),)
+
+
 APPEND_ONLY_TABLES = ("ledger_entries", "ledger_nodes", "ledger_checkpoints")
 
 # PostgreSQL: refuse UPDATE, DELETE and TRUNCATE on the append-only tables. A superuser can

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from hub import db, errors
 from hub.oauth.models import AccessToken, token_hash
 from hub.oauth.scopes import SCOPES
+from hub.partners.models import Partner
 
 F = TypeVar("F", bound=Callable[..., Any])
 REALM = "hub"
@@ -39,11 +40,17 @@ class OAuthResourceError(HTTPException):
 
 
 class HubBearerTokenValidator(BearerTokenValidator):  # type: ignore[misc]
-    """Look a bearer token up by its hash; expiry and revocation are checked by authlib."""
+    """Look a bearer token up by its hash; expiry and revocation are checked by authlib.
+
+    A token of a partner that is no longer active is unknown: deactivation by ``hub sync``
+    ends access at once, whatever the token's expiry (sync also revokes them).
+    """
 
     def authenticate_token(self, token_string: str) -> AccessToken | None:
         return db.session().scalar(
-            select(AccessToken).where(AccessToken.token_hash == token_hash(token_string))
+            select(AccessToken)
+            .join(Partner, Partner.id == AccessToken.client_id)
+            .where(AccessToken.token_hash == token_hash(token_string), Partner.active.is_(True))
         )
 
 

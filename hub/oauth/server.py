@@ -13,7 +13,14 @@ from typing import Any
 
 import structlog
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import ClientMixin, InvalidClientError, InvalidScopeError, grants
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
+from authlib.oauth2.rfc6749 import (
+    ClientMixin,
+    InvalidClientError,
+    InvalidScopeError,
+    OAuth2Request,
+    grants,
+)
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -210,6 +217,33 @@ class HubIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
         }
 
 
+class IssuerRequest(FlaskOAuth2Request):  # type: ignore[misc]
+    """An OAuth request whose URI is the configured issuer's, never built from ``Host``.
+
+    authlib refuses a non-https URI (``InsecureTransportError``) and would otherwise see
+    whatever ``Host`` a client sends: ``Host: evil.example`` made every token request a 500.
+    The hub's OAuth endpoints live at ``HUB_ISSUER``; that is the URI they are checked at.
+    """
+
+    def __init__(self, request: Any, issuer: str) -> None:
+        path = request.full_path.rstrip("?")
+        OAuth2Request.__init__(
+            self, method=request.method, uri=issuer.rstrip("/") + path, headers=request.headers
+        )
+        self._request = request
+        self.payload = FlaskOAuth2Payload(request)
+
+
+class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
+    """authlib's Flask server with requests anchored at the issuer (:class:`IssuerRequest`)."""
+
+    def create_oauth2_request(self, request: Any) -> IssuerRequest:
+        from flask import request as flask_request
+
+        issuer = current_app.config["HUB_SETTINGS"].issuer
+        return IssuerRequest(request if request is not None else flask_request, issuer)
+
+
 def generate_access_token(*_args: Any, **_kwargs: Any) -> str:
     """A prefixed opaque token: 256 bits of randomness, recognisable in leak scanners."""
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -224,7 +258,7 @@ def create_authorization_server(app: Any) -> AuthorizationServer:
         OAUTH2_ACCESS_TOKEN_GENERATOR=generate_access_token,
         OAUTH2_REFRESH_TOKEN_GENERATOR=False,
     )
-    server = AuthorizationServer()
+    server = HubAuthorizationServer()
     server.init_app(app, query_client=query_client, save_token=save_token)
     server.register_client_auth_method(AUTH_METHOD, PrivateKeyJWT(leeway=30))
     server.register_grant(ClientCredentialsGrant)

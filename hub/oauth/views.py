@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from authlib.oauth2.rfc6749 import InsecureTransportError
 from flask import Blueprint, Response, current_app, jsonify
 
 from hub.oauth.scopes import SCOPES
@@ -16,22 +17,31 @@ def _server() -> Any:
     return current_app.extensions["hub.oauth_server"]
 
 
+def _answer(respond: Any, *args: str) -> Response:
+    """Run an authlib endpoint; an http issuer off loopback is an RFC 6749 error, not a 500."""
+    server = _server()
+    try:
+        return respond(*args)  # type: ignore[no-any-return]
+    except InsecureTransportError as error:
+        return server.handle_error_response(None, error)  # type: ignore[no-any-return]
+
+
 @bp.post("/oauth/token")
 def token() -> Response:
     """RFC 6749 §4.4 client_credentials; client authentication by RFC 7523 private_key_jwt."""
-    return _server().create_token_response()  # type: ignore[no-any-return]
+    return _answer(_server().create_token_response)
 
 
 @bp.post("/oauth/revoke")
 def revoke() -> Response:
     """RFC 7009 token revocation."""
-    return _server().create_endpoint_response("revocation")  # type: ignore[no-any-return]
+    return _answer(_server().create_endpoint_response, "revocation")
 
 
 @bp.post("/oauth/introspect")
 def introspect() -> Response:
     """RFC 7662 token introspection (a partner may introspect its own tokens)."""
-    return _server().create_endpoint_response("introspection")  # type: ignore[no-any-return]
+    return _answer(_server().create_endpoint_response, "introspection")
 
 
 @bp.get("/.well-known/oauth-authorization-server")

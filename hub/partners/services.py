@@ -7,11 +7,12 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.errors import NotFound
+from hub.oauth.models import AccessToken
 from hub.partners.files import PartnerDeclaration
 from hub.partners.keys import thumbprints
 from hub.partners.models import Partner
@@ -30,13 +31,14 @@ class PartnerChanges:
     changed: list[str] = dataclasses.field(default_factory=list)
     unchanged: list[str] = dataclasses.field(default_factory=list)
     deactivated: list[str] = dataclasses.field(default_factory=list)
+    reactivated: list[str] = dataclasses.field(default_factory=list)
 
 
 def get_partner(session: Session, partner_id: str) -> Partner:
     """The partner, or :class:`NotFound`."""
     partner = session.get(Partner, partner_id)
     if partner is None:
-        raise NotFound(f"no partner {partner_id!r}")
+        raise NotFound("no such partner")
     return partner
 
 
@@ -86,7 +88,9 @@ def sync_partners(session: Session, declarations: list[PartnerDeclaration]) -> P
     """Make the partners table match the declarations (idempotent; flushes, no commit).
 
     A partner whose file was removed is deactivated, not deleted: its past disclosures and
-    ledger entries still name it.
+    ledger entries still name it. Deactivation ends access at once: the partner's live
+    tokens are revoked here (and the token validator also refuses an inactive partner's).
+    A file put back reactivates the partner even though its digest is unchanged.
     """
     changes = PartnerChanges()
     existing = {p.id: p for p in session.scalars(select(Partner))}
@@ -98,19 +102,33 @@ def sync_partners(session: Session, declarations: list[PartnerDeclaration]) -> P
             partner = Partner(id=declaration.id, created_at=now)
             session.add(partner)
             changes.added.append(declaration.id)
-        elif partner.digest == digest:
+        elif partner.digest == digest and partner.active == declaration.active:
             changes.unchanged.append(declaration.id)
             continue
+        elif partner.digest == digest and declaration.active:
+            changes.reactivated.append(declaration.id)
         else:
             changes.changed.append(declaration.id)
         _apply(partner, declaration, digest, now)
+        if not partner.active:
+            _revoke_tokens(session, partner.id, now)
     for partner in existing.values():
         if partner.active:
             partner.active = False
             partner.updated_at = now
             changes.deactivated.append(partner.id)
+            _revoke_tokens(session, partner.id, now)
     session.flush()
     return changes
+
+
+def _revoke_tokens(session: Session, partner_id: str, now: Any) -> None:
+    """Revoke every live access token of ``partner_id`` (its access ends now, not at expiry)."""
+    session.execute(
+        update(AccessToken)
+        .where(AccessToken.client_id == partner_id, AccessToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
 
 
 def _apply(partner: Partner, declaration: PartnerDeclaration, digest: str, now: Any) -> None:

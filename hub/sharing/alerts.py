@@ -285,7 +285,7 @@ def alerts_sent(
     if cursor:
         after = session.get(Alert, cursor)
         if after is None or after.sender_id != partner_id:
-            raise NotFound(f"no alert {cursor!r} sent by you")
+            raise NotFound("no such alert (cursor) sent by you")
         query = query.where(
             or_(
                 Alert.created_at < after.created_at,
@@ -309,7 +309,7 @@ def alert_for(session: Session, partner_id: str, alert_id: str) -> dict[str, Any
     """One alert for its sender; 404 for anyone else (whether it exists is not theirs)."""
     alert = session.get(Alert, alert_id)
     if alert is None or alert.sender_id != partner_id:
-        raise NotFound(f"no alert {alert_id!r} sent by you")
+        raise NotFound("no such alert sent by you")
     return _alert_view(alert, _delivered(session, [alert.id]).get(alert.id, []))
 
 

@@ -243,7 +243,7 @@ def _own_disclosure(session: Session, sender: str, disclosure_id: str) -> Disclo
     """The caller's own disclosure, row-locked; 404 for anyone else, recipient included."""
     disclosure = session.get(Disclosure, disclosure_id, with_for_update=True)
     if disclosure is None or disclosure.sender_id != sender:
-        raise NotFound(f"no referral {disclosure_id!r} sent by you")
+        raise NotFound("no such referral sent by you")
     return disclosure
 
 

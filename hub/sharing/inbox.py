@@ -68,7 +68,7 @@ def referral_for(
     """
     disclosure = session.get(Disclosure, disclosure_id)
     if disclosure is None or partner_id not in {disclosure.sender_id, disclosure.recipient_id}:
-        raise NotFound(f"no referral {disclosure_id!r} sent by or to you")
+        raise NotFound("no such referral sent by or to you")
     if partner_id == disclosure.sender_id:
         return sender_view(session, ctx.master_key, disclosure)
     view = recipient_view(session, ctx.master_key, disclosure)

@@ -196,12 +196,17 @@ def _replay(session: Session, sender: str, key: str, digest: str) -> Outcome | N
 
 
 def send_batch(
-    session: Session, ctx: SharingContext, sender: str, items: Sequence[Mapping[str, Any]]
+    session: Session,
+    ctx: SharingContext,
+    sender: str,
+    items: Sequence[Any],
+    rejected: Mapping[int, list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """Decide and record each referral on its own; one result per item, in order.
 
-    Items that fail validation get a 422 result and no ledger entry (they are not
-    decisions); the rest are recorded in transactions of a few hundred.
+    ``rejected`` maps the index of each item the API schema refused to its pointer errors.
+    Those items, and items that fail the field catalogue, get a 422 result and no ledger
+    entry (they are not decisions); the rest are recorded in transactions of a few hundred.
     """
     if len(items) > BATCH_LIMIT:
         raise HubError(f"at most {BATCH_LIMIT} referrals per batch", problem="payload-too-large")
@@ -209,7 +214,7 @@ def send_batch(
     results: list[dict[str, Any]] = []
     for start in range(0, len(items), _CHUNK):
         chunk = items[start : start + _CHUNK]
-        results.extend(_send_chunk(session, ctx, policy, sender, start, chunk))
+        results.extend(_send_chunk(session, ctx, policy, sender, start, chunk, rejected or {}))
         session.commit()
     return results
 
@@ -220,11 +225,15 @@ def _send_chunk(
     policy: LivePolicy,
     sender: str,
     offset: int,
-    chunk: Sequence[Mapping[str, Any]],
+    chunk: Sequence[Any],
+    rejected: Mapping[int, list[dict[str, Any]]],
 ) -> list[dict[str, Any]]:
     results: dict[int, dict[str, Any]] = {}
     pending: list[tuple[int, Pending]] = []
     for number, body in enumerate(chunk, start=offset):
+        if number in rejected:
+            results[number] = _rejected_item(number, body, rejected[number])
+            continue
         try:
             decision = decide_message(policy, ctx, sender, body)
         except RequestValidationError as exc:
@@ -255,6 +264,23 @@ def _brief(recorded: Recorded) -> dict[str, Any]:
             {"field": w.field, "reason": str(w.reason)} for w in recorded.decision.withheld
         ],
         "ledger_index": recorded.ledger_index,
+    }
+
+
+def _rejected_item(
+    number: int, body: Mapping[str, Any], errors: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The 422 result of an item whose envelope the API schema refused."""
+    return {
+        "index": number,
+        "client_ref": body.get("client_ref"),
+        "status": 422,
+        "problem": problem_body(
+            422,
+            "The item does not match the API schema; see errors.",
+            problem="validation",
+            errors=errors,
+        ),
     }
 
 

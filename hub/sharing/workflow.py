@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from hub.agreements.services import LivePolicy, live_policy
 from hub.db import utcnow
 from hub.errors import Conflict, NotFound
+from hub.ledger import store
+from hub.ledger.events import refusal_event
 from hub.policy import Decision
 from hub.sharing.context import SharingContext
 from hub.sharing.disclosures import Pending, record_all
@@ -41,7 +43,7 @@ def set_status(
     """Move the caller's received referral on; carry an outcome back if the law allows."""
     referral = session.get(Disclosure, disclosure_id)
     if referral is None or partner_id not in {referral.sender_id, referral.recipient_id}:
-        raise NotFound(f"no referral {disclosure_id!r} sent by or to you")
+        raise NotFound("no such referral sent by or to you")
     if partner_id != referral.recipient_id:
         raise Conflict("only the recipient changes a referral's status; senders withdraw it")
     allowed = TRANSITIONS.get(referral.status, frozenset())
@@ -62,12 +64,29 @@ def set_status(
 def _return_outcome(
     session: Session, ctx: SharingContext, referral: Disclosure, outcome: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Decide the outcome under the return flow; record it either way."""
+    """Decide the outcome under the return flow; record it either way.
+
+    With no return flow at all there is nothing to decide field by field, but the refusal
+    is still a decision and goes on the ledger ("refusals are ledger entries too").
+    """
     policy = live_policy(session, ctx.catalogues)
     purposes = _return_purposes(policy, referral)
     if not purposes:
+        entry = store.append_entry(
+            session,
+            refusal_event(
+                actor_for(referral.recipient_id),
+                kind="outcome",
+                ref=referral.id,
+                recipients=[referral.sender_id],
+                purpose=referral.purpose,
+                subjects=list(referral.subjects) or None,
+                reasons=["no_return_flow"],
+            ),
+        )
         return {
             "shared": False,
+            "ledger_index": entry.index,
             "reasons": [
                 {
                     "reason": "no_return_flow",

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from hub.api.docs import CONTENT_SECURITY_POLICY
+from hub import CONTENT_SECURITY_POLICY
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

@@ -15,7 +15,9 @@ def test_healthz(client):
 def test_readyz_when_ready(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.get_json()["checks"] == {"database": "ok", "migrations": "ok", "keys": "ok"}
+    assert response.get_json()["checks"] == {
+        "database": "ok", "migrations": "ok", "origin": "ok", "keys": "ok"
+    }
 
 
 def test_readyz_without_signing_key_is_503(settings, tmp_path):

@@ -22,10 +22,13 @@ from hub.ledger.models import (
     LedgerEntry,
     LedgerHead,
     LedgerNode,
+    LedgerOrigin,
 )
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
-LEDGER_TABLES = [m.__table__ for m in (LedgerEntry, LedgerNode, LedgerCheckpoint, LedgerHead)]
+LEDGER_TABLES = [
+    m.__table__ for m in (LedgerEntry, LedgerNode, LedgerCheckpoint, LedgerHead, LedgerOrigin)
+]
 ORIGIN = "hub.test/ledger"
 
 BACKENDS = [
