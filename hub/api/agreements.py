@@ -7,13 +7,13 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.agreements import services
 from hub.api import examples
 from hub.api.catalogue_schema import MESSAGE_DATA
 from hub.api.fields import code, identifier, message_data
+from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
 from hub.api.problems import BODY, problems
 from hub.instance_secrets import keyed_hash_secret

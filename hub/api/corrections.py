@@ -11,13 +11,13 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.api import examples
 from hub.api.agreements import ConsentSchema
 from hub.api.catalogue_schema import MESSAGE_DATA
 from hub.api.fields import message_data
+from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
 from hub.api.problems import BODY, problems
 from hub.api.referrals import ReceiptSchema

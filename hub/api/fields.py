@@ -12,6 +12,7 @@ from typing import Any
 
 import marshmallow as ma
 
+from hub.errors import pointer_errors
 from hub.ledger.events import CODE_PATTERN, FIELD_PATTERN, IDENT_PATTERN
 
 # Largest integer a query or path parameter may carry: PostgreSQL's BIGINT.
@@ -85,3 +86,26 @@ class EachOnItsOwn(ma.fields.Nested):  # type: ignore[misc]
             return super()._deserialize(value, attr, data, partial=partial, **kwargs)
         except ma.ValidationError as error:
             return Rejected(value, error.messages)
+
+
+def split_rejected(
+    items: list[Any], pointer: str
+) -> tuple[list[Any], dict[int, list[dict[str, str]]]]:
+    """Separate :class:`Rejected` items: their pointer errors by index, and in their place
+    only what may be echoed back (a valid ``client_ref``), so no other input value is."""
+    rejected: dict[int, list[dict[str, str]]] = {}
+    kept: list[Any] = []
+    for number, item in enumerate(items):
+        if isinstance(item, Rejected):
+            rejected[number] = pointer_errors({"json": item.messages}, f"{pointer}/{number}")
+            kept.append(_reference_only(item))
+        else:
+            kept.append(item)
+    return kept, rejected
+
+
+def _reference_only(item: Rejected) -> dict[str, Any]:
+    ref = item.raw.get("client_ref") if isinstance(item.raw, dict) else None
+    valid = isinstance(item.messages, dict) and "client_ref" not in item.messages
+    ok = valid and isinstance(ref, str) and 1 <= len(ref) <= 100
+    return {"client_ref": ref} if ok else {}

@@ -2,9 +2,10 @@
 
 Each closes a class of hostile input (issue 14) in one place instead of per route:
 
-* a body on a JSON route must say it is JSON (415), fit its route's cap (413) and be nested
-  no deeper than :data:`MAX_JSON_DEPTH` (400) — so no parser or validator recurses into
-  ``RecursionError`` and no answer grows with the garbage sent;
+* a body must fit its route's cap (413) and, on an ``/api`` route, say it is JSON (415);
+* a JSON body is nested no deeper than :data:`MAX_JSON_DEPTH` (400), checked as it is
+  parsed (:class:`HubParser`, after authentication, before any schema), so no parser or
+  validator recurses into ``RecursionError`` and no answer grows with the garbage sent;
 * a path parameter must have the shape of what it names: a string id is a ledger
   identifier (no NUL byte, space or ``/`` ever reaches a query) and an integer fits a
   BIGINT; anything else is a 404, as for any id that does not exist.
@@ -12,10 +13,12 @@ Each closes a class of hostile input (issue 14) in one place instead of per rout
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
+import flask_smorest
+import marshmallow as ma
 from flask import abort, current_app, request
+from webargs.flaskparser import FlaskParser
 
 from hub.api.fields import BIGINT_MAX
 from hub.errors import HubError
@@ -47,31 +50,39 @@ def is_json_type(mimetype: str) -> bool:
 
 
 def check_body() -> None:
-    """Content type, size and depth of a body on an ``/api`` route, before parsing."""
-    if not request.path.startswith(API_PREFIX) or request.method not in _BODY_METHODS:
-        return
-    if request.url_rule is None:
+    """Size of every body (OAuth forms too); type and depth of a body on an ``/api`` route."""
+    if request.method not in _BODY_METHODS or request.url_rule is None:
         return  # routing answers 404/405 itself
+    limit = min(body_limit(request.endpoint), current_app.config["MAX_CONTENT_LENGTH"])
+    request.max_content_length = limit  # also bounds chunked bodies with no length
+    if not request.path.startswith(API_PREFIX):
+        return  # the OAuth endpoints are form-encoded; werkzeug enforces the limit
     if not is_json_type(request.mimetype):
         raise HubError(
             "Send the body as JSON with 'Content-Type: application/json'.",
             problem="unsupported-media-type",
         )
-    limit = min(body_limit(request.endpoint), current_app.config["MAX_CONTENT_LENGTH"])
-    request.max_content_length = limit  # also bounds chunked bodies with no length
     if request.content_length is not None and request.content_length > limit:
         raise HubError(f"the body may be at most {limit} bytes", problem="payload-too-large")
-    raw = request.get_data(cache=True)
-    if not raw:
-        return  # the schema reports the missing body
-    try:
-        document = json.loads(raw)
-    except RecursionError:
-        raise _too_deep() from None
-    except ValueError:
-        return  # webargs reports malformed JSON as a 422 with its own message
-    if depth_exceeds(document, MAX_JSON_DEPTH):
-        raise _too_deep()
+
+
+class HubParser(FlaskParser):
+    """webargs' Flask parser with the depth limit applied to every JSON body it parses."""
+
+    def load_json(self, req: Any, schema: ma.Schema) -> Any:
+        try:
+            document = super().load_json(req, schema)
+        except RecursionError:
+            raise _too_deep() from None
+        if depth_exceeds(document, MAX_JSON_DEPTH):
+            raise _too_deep()
+        return document
+
+
+class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+    """The API's blueprint: ``@blp.arguments`` parses with :class:`HubParser`."""
+
+    ARGUMENTS_PARSER = HubParser()
 
 
 def _too_deep() -> HubError:

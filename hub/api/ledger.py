@@ -13,11 +13,11 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.api import examples
 from hub.api.fields import bigint
+from hub.api.guards import Blueprint
 from hub.api.problems import problems
 from hub.errors import HubError, NotFound
 from hub.ledger import service

@@ -6,10 +6,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.api import examples
+from hub.api.guards import Blueprint
 from hub.oauth.protector import current_partner_id, requires
 from hub.partners import services
 

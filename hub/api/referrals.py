@@ -8,17 +8,24 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app, json, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
 from hub.api import examples
 from hub.api.agreements import ConsentSchema
 from hub.api.catalogue_schema import MESSAGE_DATA
-from hub.api.fields import BIGINT_MAX, EachOnItsOwn, Rejected, code, identifier, message_data
+from hub.api.fields import (
+    BIGINT_MAX,
+    EachOnItsOwn,
+    code,
+    identifier,
+    message_data,
+    split_rejected,
+)
+from hub.api.guards import Blueprint
 from hub.api.ledger import InclusionSchema
 from hub.api.policy_errors import policy_request
 from hub.api.problems import BODY, ProblemReasonSchema, ProblemSchema, problems
-from hub.errors import PROBLEM_MEDIA_TYPE, HubError, pointer_errors
+from hub.errors import PROBLEM_MEDIA_TYPE, HubError
 from hub.oauth.protector import current_partner_id, requires
 from hub.sharing import inbox, referrals, workflow
 
@@ -268,25 +275,11 @@ class ReferralBatch(MethodView):
         pointers start `#/items/N/` (an item that fails the schema fails alone). Each
         decision is on the ledger.
         """
-        items = body["items"]
-        rejected = {
-            number: pointer_errors({"json": item.messages}, f"/items/{number}")
-            for number, item in enumerate(items)
-            if isinstance(item, Rejected)
-        }
-        items = [_reference_only(item) if isinstance(item, Rejected) else item for item in items]
+        items, rejected = split_rejected(body["items"], "/items")
         results = referrals.send_batch(
             db.session(), _context(), current_partner_id(), items, rejected
         )
         return {"results": results}
-
-
-def _reference_only(item: Rejected) -> dict[str, Any]:
-    """What of a refused item is echoed back: its ``client_ref``, if that part was valid."""
-    ref = item.raw.get("client_ref") if isinstance(item.raw, dict) else None
-    valid = isinstance(item.messages, dict) and "client_ref" not in item.messages
-    ok = valid and isinstance(ref, str) and 1 <= len(ref) <= 100
-    return {"client_ref": ref} if ok else {}
 
 
 @blp.route("/referrals/<referral_id>")

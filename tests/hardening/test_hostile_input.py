@@ -245,3 +245,15 @@ def test_policy_error_lists_are_capped(client, get_token):
                            headers={"Authorization": f"Bearer {token}"})
     problem = _problem(response, 422)
     assert len(problem["errors"]) <= 100
+
+
+def test_oauth_form_bodies_are_capped_too(client):
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials",
+                                                 "client_assertion": "x" * 100_000})
+    assert response.status_code == 413
+
+
+def test_bodies_are_parsed_only_after_authentication(client):
+    response = client.post("/api/v1/referrals:batch", data=_nested(100_000),
+                           content_type="application/json")
+    assert response.status_code == 401
