@@ -38,10 +38,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     _load_catalogues(app, settings)
     _build_sharing_context(app, settings)
     _set_up_oauth(app)
-    _register_api(app)
-    _register_console(app)
+    _register_console(app)  # before the API: its CSRF exemption covers the API
     _register_probes(app)
     _publish_webhook_key(app, settings)
+    _register_api(app)  # after every route it documents
     _add_security_headers(app, settings)
     return app
 

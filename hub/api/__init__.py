@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import marshmallow as ma
 import structlog
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from hub import errors
+from hub.api.catalogue_schema import COMPONENT as MESSAGE_DATA_COMPONENT
+from hub.api.catalogue_schema import message_data_schema
+from hub.api.problems import ProblemSchema, register_problem_responses
 from hub.oauth.scopes import SCOPES
 
 if TYPE_CHECKING:
@@ -23,25 +25,17 @@ if TYPE_CHECKING:
 log = structlog.get_logger("hub.api")
 
 
-class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details (documentation only; responses are built by hub.errors)."""
-
-    type = ma.fields.String(metadata={"description": "Stable URI naming the problem type"})
-    title = ma.fields.String()
-    status = ma.fields.Integer()
-    detail = ma.fields.String()
-    instance = ma.fields.String()
-    request_id = ma.fields.String()
-    errors = ma.fields.List(
-        ma.fields.Dict(), metadata={"description": "JSON pointers to bad input"}
-    )
-    reasons = ma.fields.List(ma.fields.Dict(), metadata={"description": "Policy refusal reasons"})
-
-
 class HubApi(Api):  # type: ignore[misc]
     """flask-smorest ``Api`` whose error handler speaks problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+    # No catch-all ``default``: each operation declares every status it can return, so a
+    # conformance run notices an undeclared one.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self) -> None:
+        """Error responses as ``application/problem+json`` (smorest says application/json)."""
+        register_problem_responses(self.spec, self.ERROR_SCHEMA)
 
     def register_blueprint(self, blp: Any, **options: Any) -> None:
         """Register, and exempt from the console's CSRF check: the API takes bearer tokens.
@@ -88,8 +82,9 @@ def _safe_description(error: HTTPException) -> str | None:
 
 def init_app(app: Flask) -> None:
     """Configure OpenAPI 3.1, the OAuth security scheme and register the v1 blueprints."""
-    from hub.api import guards
+    from hub.api import docs, guards, platform
 
+    settings = app.config["HUB_SETTINGS"]
     app.config.update(
         API_TITLE="hub partner API",
         API_VERSION="v1",
@@ -102,9 +97,10 @@ def init_app(app: Flask) -> None:
                     "Multi-agency information sharing under signed agreements. Every "
                     "/api/v1 route needs a bearer token from POST /oauth/token "
                     "(client_credentials, private_key_jwt). Errors are RFC 9457 "
-                    "application/problem+json."
+                    "application/problem+json. Human-readable: GET /docs."
                 )
             },
+            "servers": [{"url": settings.issuer.rstrip("/"), "description": "This hub"}],
         },
     )
     api = HubApi(app)
@@ -122,10 +118,17 @@ def init_app(app: Flask) -> None:
             },
         },
     )
+    api.spec.components.schema(
+        MESSAGE_DATA_COMPONENT, message_data_schema(app.extensions["hub.catalogues"].fields)
+    )
+    # flask-smorest's pagination schema: the hub paginates with cursors and never uses it.
+    api.spec.components.schemas.pop("PaginationMetadata", None)
     app.register_error_handler(errors.HubError, errors.from_hub_error)
     guards.init_app(app)
     for blueprint in api_blueprints():
         api.register_blueprint(blueprint, url_prefix="/api/v1")
+    platform.document(app)
+    docs.init_app(app)
 
 
 def api_blueprints() -> tuple[Any, ...]:

@@ -13,10 +13,18 @@ from flask import Response, current_app, json
 from flask.views import MethodView
 
 from hub import db
+from hub.api import examples
 from hub.api.agreements import ConsentSchema
+from hub.api.catalogue_schema import MESSAGE_DATA
 from hub.api.fields import CODE, identifier, message_data
 from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
+from hub.api.problems import BODY, ProblemSchema, problems
+from hub.api.referrals import (
+    BriefWithheldSchema,
+    DisclosureAgreementSchema,
+    ReceiptSchema,
+)
 from hub.errors import PROBLEM_MEDIA_TYPE
 from hub.oauth.protector import current_partner_id, requires
 from hub.sharing import alerts
@@ -33,54 +41,94 @@ class AlertSchema(ma.Schema):
         validate=CODE,
         metadata={"description": "An agreement purpose, e.g. community_marac_alert"},
     )
-    data = message_data(required=True)
+    data = message_data(required=True, metadata=MESSAGE_DATA)
     consent = ma.fields.Nested(ConsentSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
 
 class AlertRecipientSchema(ma.Schema):
-    to = ma.fields.String()
-    status = ma.fields.Integer(metadata={"description": "201 released or 403 refused"})
+    """201: the recipient's disclosure and receipt; 403: a ``policy-refused`` problem."""
+
+    to = ma.fields.String(required=True)
+    status = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.OneOf([201, 403]),
+        metadata={"description": "201 released or 403 refused"},
+    )
     id = ma.fields.String(metadata={"description": "The recipient's disclosure id (201)"})
     released = ma.fields.List(ma.fields.String(), metadata={"description": "Field names"})
-    withheld = ma.fields.List(ma.fields.Dict())
-    agreement = ma.fields.Dict()
+    transforms = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    withheld = ma.fields.List(ma.fields.Nested(BriefWithheldSchema))
+    opinion = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Released fields that are opinion, not fact (201)"},
+    )
+    agreement = ma.fields.Nested(DisclosureAgreementSchema)
     basis = ma.fields.List(ma.fields.String())
-    receipt = ma.fields.Dict(metadata={"description": "Ledger receipt (201)"})
-    problem = ma.fields.Dict(metadata={"description": "policy-refused problem (403)"})
+    receipt = ma.fields.Nested(ReceiptSchema, metadata={"description": "Ledger receipt (201)"})
+    problem = ma.fields.Nested(
+        ProblemSchema, metadata={"description": "policy-refused problem (403)"}
+    )
 
 
 class AlertCreatedSchema(ma.Schema):
-    id = ma.fields.String()
-    kind = ma.fields.String()
-    purpose = ma.fields.String()
+    id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    purpose = ma.fields.String(required=True)
     repeat = ma.fields.Boolean(
-        metadata={"description": "A MARAC referral about the subject within 12 months"}
+        required=True,
+        metadata={"description": "A MARAC referral about the subject within 12 months"},
     )
     criteria = ma.fields.List(
         ma.fields.String(),
+        required=True,
         metadata={"description": "MARAC criteria met (marac_criterion values, e.g. repeat)"},
     )
-    created_at = ma.fields.String()
-    recipients = ma.fields.List(ma.fields.Nested(AlertRecipientSchema))
+    created_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    recipients = ma.fields.List(ma.fields.Nested(AlertRecipientSchema), required=True)
+
+
+class DeliveredRecipientSchema(ma.Schema):
+    to = ma.fields.String(required=True)
+    id = ma.fields.String(required=True, metadata={"description": "The disclosure id"})
+    status = ma.fields.String(required=True, metadata={"description": "Workflow status"})
+    released = ma.fields.List(ma.fields.String(), required=True)
+    ledger_index = ma.fields.Integer(required=True)
+    erased = ma.fields.Boolean(required=True)
+
+
+class RefusedRecipientSchema(ma.Schema):
+    to = ma.fields.String(required=True)
+    reasons = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "Reason codes"}
+    )
+    ledger_index = ma.fields.Integer(required=True, metadata={"description": "The refusal"})
 
 
 class AlertViewSchema(ma.Schema):
-    id = ma.fields.String()
-    kind = ma.fields.String()
-    purpose = ma.fields.String()
-    repeat = ma.fields.Boolean()
-    created_at = ma.fields.String()
+    id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    purpose = ma.fields.String(required=True)
+    repeat = ma.fields.Boolean(required=True)
+    created_at = ma.fields.String(required=True, metadata={"format": "date-time"})
     recipients = ma.fields.List(
-        ma.fields.Dict(),
-        metadata={"description": "Delivered recipients: to, id, status, released, ledger_index"},
+        ma.fields.Nested(DeliveredRecipientSchema),
+        required=True,
+        metadata={"description": "Delivered recipients"},
+    )
+    refused = ma.fields.List(
+        ma.fields.Nested(RefusedRecipientSchema),
+        required=True,
+        metadata={"description": "Recipients refused by their flow, with the reason codes"},
     )
 
 
 class AlertPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(AlertViewSchema))
-    next_cursor = ma.fields.String(allow_none=True)
-    has_more = ma.fields.Boolean()
+    items = ma.fields.List(ma.fields.Nested(AlertViewSchema), required=True)
+    next_cursor = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "null on the last page"}
+    )
+    has_more = ma.fields.Boolean(required=True)
 
 
 class AlertListArgs(ma.Schema):
@@ -96,10 +144,17 @@ def _json(status: int, body: dict[str, Any]) -> Response:
 @blp.route("/alerts")
 class Alerts(MethodView):
     @requires("referrals:write")
-    @blp.arguments(AlertSchema)
-    @blp.response(201, AlertCreatedSchema)
+    @blp.arguments(AlertSchema, example=examples.ALERT)
+    @blp.response(201, AlertCreatedSchema, example=examples.ALERT_CREATED)
+    @blp.doc(operationId="sendAlert")
+    @problems(*BODY)
     def post(self, body: dict[str, Any]) -> Response:
-        """Send an alert: each recipient decided, recorded and delivered on its own."""
+        """Send an alert: each recipient decided, recorded and delivered on its own.
+
+        The recipients are every partner an in-force flow allows for the purpose; one
+        refused by its own flow is a 403 item inside the 201. No flow at all is a 403
+        `policy-refused` problem, recorded on the ledger.
+        """
         with policy_request():
             outcome = alerts.send_alert(
                 db.session(), current_app.extensions["hub.sharing"], current_partner_id(), body
@@ -108,9 +163,14 @@ class Alerts(MethodView):
 
     @requires("referrals:read")
     @blp.arguments(AlertListArgs, location="query")
-    @blp.response(200, AlertPageSchema)
+    @blp.response(200, AlertPageSchema, example=examples.ALERT_PAGE)
+    @blp.doc(operationId="listAlerts")
+    @problems(404)
     def get(self, args: dict[str, Any]) -> Response:
-        """The alerts the caller sent, newest first; recipients and statuses, no values."""
+        """The alerts the caller sent, newest first; recipients and statuses, no values.
+
+        A `cursor` that is not one of the caller's alerts is a 404.
+        """
         page = alerts.alerts_sent(
             db.session(), current_partner_id(), args.get("cursor"), args["limit"]
         )
@@ -120,7 +180,13 @@ class Alerts(MethodView):
 @blp.route("/alerts/<alert_id>")
 class AlertById(MethodView):
     @requires("referrals:read")
-    @blp.response(200, AlertViewSchema)
+    @blp.response(200, AlertViewSchema, example=examples.ALERT_VIEW)
+    @blp.doc(operationId="getAlert")
+    @problems(404)
     def get(self, alert_id: str) -> Response:
-        """One alert, for its sender only (404 for anyone else)."""
+        """One alert, for its sender only (404 for anyone else).
+
+        Delivered recipients with their disclosure ids and statuses, refused ones with
+        their reason codes and ledger entries; never a value.
+        """
         return _json(200, alerts.alert_for(db.session(), current_partner_id(), alert_id))

@@ -11,9 +11,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from hub import db
+from hub.api.guards import Blueprint
+from hub.api.problems import problems
 from hub.consent import services
 from hub.oauth.protector import current_partner_id, requires
 
@@ -37,12 +38,14 @@ class ConsentRecordInSchema(ma.Schema):
 
 
 class ConsentRecordSchema(ma.Schema):
-    id = ma.fields.String()
-    given_at = ma.fields.String()
-    purposes = ma.fields.List(ma.fields.String())
-    recipients = ma.fields.List(ma.fields.String())
-    explicit = ma.fields.Boolean()
-    withdrawn_at = ma.fields.String(allow_none=True)
+    id = ma.fields.String(required=True)
+    given_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    purposes = ma.fields.List(ma.fields.String(), required=True)
+    recipients = ma.fields.List(ma.fields.String(), required=True)
+    explicit = ma.fields.Boolean(required=True)
+    withdrawn_at = ma.fields.String(
+        required=True, allow_none=True, metadata={"format": "date-time"}
+    )
 
 
 @blp.route("/consents")
@@ -50,6 +53,7 @@ class Consents(MethodView):
     @requires("referrals:write")
     @blp.arguments(ConsentRecordInSchema)
     @blp.response(201, ConsentRecordSchema)
+    @blp.doc(operationId="recordConsent")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Record a consent the caller obtained; cite its id as ``consent.record``."""
         session = db.session()
@@ -62,6 +66,8 @@ class Consents(MethodView):
 class Consent(MethodView):
     @requires("referrals:read")
     @blp.response(200, ConsentRecordSchema)
+    @blp.doc(operationId="getConsent")
+    @problems(404)
     def get(self, record_id: str) -> dict[str, Any]:
         """One of the caller's consent records."""
         return services.view(services.get(db.session(), current_partner_id(), record_id))
@@ -71,6 +77,8 @@ class Consent(MethodView):
 class Withdrawal(MethodView):
     @requires("referrals:write")
     @blp.response(200, ConsentRecordSchema)
+    @blp.doc(operationId="withdrawConsent")
+    @problems(404, 409)
     def post(self, record_id: str) -> dict[str, Any]:
         """Record the withdrawal: every later message relying on it is refused."""
         session = db.session()

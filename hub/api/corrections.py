@@ -13,10 +13,13 @@ from flask import current_app
 from flask.views import MethodView
 
 from hub import db
+from hub.api import examples
 from hub.api.agreements import ConsentSchema
+from hub.api.catalogue_schema import MESSAGE_DATA
 from hub.api.fields import message_data
 from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
+from hub.api.problems import BODY, problems
 from hub.api.referrals import ReceiptSchema
 from hub.oauth.protector import current_partner_id, requires
 from hub.sharing import corrections
@@ -31,7 +34,7 @@ blp = Blueprint(
 class CorrectionSchema(ma.Schema):
     """Changed fields only; each must have been released by the original disclosure."""
 
-    data = message_data(required=True)
+    data = message_data(required=True, metadata=MESSAGE_DATA)
     reason = ma.fields.String(
         required=True, validate=ma.validate.OneOf(corrections.CORRECTION_REASONS)
     )
@@ -48,24 +51,32 @@ class WithdrawalSchema(ma.Schema):
 
 
 class CorrectedSchema(ma.Schema):
-    id = ma.fields.String()
-    status = ma.fields.String()
-    reason = ma.fields.String()
-    corrected = ma.fields.List(ma.fields.String(), metadata={"description": "Field names"})
-    payload_digest = ma.fields.String()
-    ledger_index = ma.fields.Integer(metadata={"description": "The correction entry"})
-    notified = ma.fields.List(ma.fields.String(), metadata={"description": "Recipients told"})
-    receipt = ma.fields.Nested(ReceiptSchema)
+    id = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    reason = ma.fields.String(required=True)
+    corrected = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "Field names"}
+    )
+    payload_digest = ma.fields.String(required=True, metadata={"description": "sha256:<hex>"})
+    ledger_index = ma.fields.Integer(
+        required=True, metadata={"description": "The correction entry"}
+    )
+    notified = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "Recipients told"}
+    )
+    receipt = ma.fields.Nested(ReceiptSchema, required=True)
 
 
 class WithdrawnSchema(ma.Schema):
-    id = ma.fields.String()
-    status = ma.fields.String()
-    erased = ma.fields.Boolean()
-    reason = ma.fields.String()
-    ledger_index = ma.fields.Integer(metadata={"description": "The erasure entry"})
-    notified = ma.fields.List(ma.fields.String(), metadata={"description": "Recipients told"})
-    receipt = ma.fields.Nested(ReceiptSchema)
+    id = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    erased = ma.fields.Boolean(required=True)
+    reason = ma.fields.String(required=True)
+    ledger_index = ma.fields.Integer(required=True, metadata={"description": "The erasure entry"})
+    notified = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "Recipients told"}
+    )
+    receipt = ma.fields.Nested(ReceiptSchema, required=True)
 
 
 def _context() -> Any:
@@ -75,10 +86,17 @@ def _context() -> Any:
 @blp.route("/referrals/<referral_id>/correction")
 class ReferralCorrection(MethodView):
     @requires("referrals:write")
-    @blp.arguments(CorrectionSchema)
-    @blp.response(200, CorrectedSchema)
+    @blp.arguments(CorrectionSchema, example=examples.CORRECTION)
+    @blp.response(200, CorrectedSchema, example=examples.CORRECTED)
+    @blp.doc(operationId="correctReferral")
+    @problems(*BODY, 404, 409)
     def post(self, body: dict[str, Any], referral_id: str) -> dict[str, Any]:
-        """Correct released fields; re-decided under the flow, re-sealed, recipient notified."""
+        """Correct released fields; re-decided under the flow, re-sealed, recipient notified.
+
+        UK GDPR Art 16 and 19: the recipient gets a notice naming the fields (not values).
+        A correction the flow no longer allows is a 403 `policy-refused`, recorded; one that
+        changes nothing, or of an erased referral, is a 409.
+        """
         with policy_request():
             return corrections.correct_disclosure(
                 db.session(), _context(), current_partner_id(), referral_id, body
@@ -88,10 +106,16 @@ class ReferralCorrection(MethodView):
 @blp.route("/referrals/<referral_id>/withdraw")
 class ReferralWithdrawal(MethodView):
     @requires("referrals:write")
-    @blp.arguments(WithdrawalSchema)
-    @blp.response(200, WithdrawnSchema)
+    @blp.arguments(WithdrawalSchema, example=examples.WITHDRAWAL)
+    @blp.response(200, WithdrawnSchema, example=examples.WITHDRAWN)
+    @blp.doc(operationId="withdrawReferral")
+    @problems(*BODY, 404, 409)
     def post(self, body: dict[str, Any], referral_id: str) -> dict[str, Any]:
-        """Withdraw a referral: its payload is crypto-shredded and the recipient notified."""
+        """Withdraw a referral: its payload is crypto-shredded and the recipient notified.
+
+        UK GDPR Art 17 and 19: the data key is destroyed, the erasure is on the ledger and
+        the recipient's inbox gets a notice. Withdrawing twice is a 409.
+        """
         return corrections.withdraw_disclosure(
             db.session(), _context(), current_partner_id(), referral_id, body["reason"]
         )

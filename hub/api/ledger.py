@@ -17,8 +17,10 @@ from flask import Response, current_app
 from flask.views import MethodView
 
 from hub import db
+from hub.api import examples
 from hub.api.fields import bigint
 from hub.api.guards import Blueprint
+from hub.api.problems import problems
 from hub.errors import HubError, NotFound
 from hub.ledger import service
 from hub.ledger.access import Reader
@@ -26,18 +28,23 @@ from hub.ledger.errors import IndexOutOfRange, LedgerError, NoCheckpoint
 from hub.oauth.protector import current_partner_id, current_scopes, requires
 
 blp = Blueprint("log", __name__, description="Disclosure ledger (RFC 9162, C2SP checkpoints)")
-TEXT = "text/plain; charset=utf-8"
+TEXT = "text/plain"
 
 
 class EntrySchema(ma.Schema):
-    index = ma.fields.Integer()
+    index = ma.fields.Integer(required=True)
     format = ma.fields.Integer(
-        metadata={"description": "1: leaf over the entry; 2: leaf over salted member digests"}
+        required=True,
+        validate=ma.validate.OneOf([1, 2]),
+        metadata={"description": "1: leaf over the entry; 2: leaf over salted member digests"},
     )
     entry = ma.fields.Dict(
-        metadata={"description": "The members of the event the caller may read (docs/ledger.md)"}
+        required=True,
+        metadata={"description": "The members of the event the caller may read (docs/ledger.md)"},
     )
-    leaf_hash = ma.fields.String(metadata={"description": "base64 RFC 9162 leaf hash"})
+    leaf_hash = ma.fields.String(
+        required=True, metadata={"description": "base64 RFC 9162 leaf hash"}
+    )
     salts = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.String(),
@@ -50,8 +57,10 @@ class EntrySchema(ma.Schema):
 
 
 class LeafSchema(ma.Schema):
-    index = ma.fields.Integer()
-    leaf_hash = ma.fields.String(metadata={"description": "base64 RFC 9162 leaf hash"})
+    index = ma.fields.Integer(required=True)
+    leaf_hash = ma.fields.String(
+        required=True, metadata={"description": "base64 RFC 9162 leaf hash"}
+    )
 
 
 class InclusionArgs(ma.Schema):
@@ -60,9 +69,9 @@ class InclusionArgs(ma.Schema):
 
 
 class InclusionSchema(ma.Schema):
-    index = ma.fields.Integer()
-    tree_size = ma.fields.Integer()
-    hashes = ma.fields.List(ma.fields.String())
+    index = ma.fields.Integer(required=True)
+    tree_size = ma.fields.Integer(required=True)
+    hashes = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "base64"})
 
 
 class ConsistencyArgs(ma.Schema):
@@ -75,9 +84,19 @@ class ConsistencyArgs(ma.Schema):
 
 class ConsistencySchema(ma.Schema):
     class Meta:
-        include = {"from": ma.fields.Integer(), "to": ma.fields.Integer()}
+        include = {
+            "from": ma.fields.Integer(required=True),
+            "to": ma.fields.Integer(required=True),
+        }
 
-    hashes = ma.fields.List(ma.fields.String())
+    hashes = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "base64"})
+
+
+def _text(description: str, example: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {TEXT: {"schema": {"type": "string"}, "example": example}},
+    }
 
 
 @contextlib.contextmanager
@@ -97,9 +116,17 @@ def _ledger_problems() -> Iterator[None]:
 @blp.route("/log/checkpoint")
 class Checkpoint(MethodView):
     @requires("log:read")
-    @blp.doc(responses={"200": {"description": "C2SP signed note", "content": {TEXT: {}}}})
+    @blp.doc(
+        operationId="getCheckpoint",
+        responses={200: _text("C2SP signed note", examples.CHECKPOINT)},
+    )
+    @problems(404)
     def get(self) -> Response:
-        """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
+        """The latest signed checkpoint (C2SP tlog-checkpoint signed note).
+
+        Origin, tree size and root hash, signed with the hub's Ed25519 key (`/log/key`).
+        404 until the first checkpoint is signed.
+        """
         with _ledger_problems():
             note = service.latest_checkpoint_note(db.session())
         return Response(note, mimetype="text/plain")
@@ -108,9 +135,15 @@ class Checkpoint(MethodView):
 @blp.route("/log/key")
 class VerifierKey(MethodView):
     @requires("log:read")
-    @blp.doc(responses={"200": {"description": "note verifier key", "content": {TEXT: {}}}})
+    @blp.doc(
+        operationId="getVerifierKey",
+        responses={200: _text("note verifier key", examples.VERIFIER_KEY)},
+    )
     def get(self) -> Response:
-        """The Ed25519 note verifier key (``name+keyid+base64``) checkpoints verify with."""
+        """The Ed25519 note verifier key (name+keyid+base64) checkpoints verify with.
+
+        503 until `hub init` has made the hub's signing key.
+        """
         key = current_app.extensions.get("hub.signing_key")
         if key is None:
             raise HubError("the hub has no signing key yet", problem="unavailable")
@@ -121,7 +154,9 @@ class VerifierKey(MethodView):
 @blp.route("/log/entries/<int:index>")
 class Entry(MethodView):
     @requires("log:read")
-    @blp.response(200, EntrySchema)
+    @blp.response(200, EntrySchema, example=examples.ENTRY)
+    @blp.doc(operationId="getLogEntry")
+    @problems(404)
     def get(self, index: int) -> dict[str, Any]:
         """The parts of one ledger entry the caller may read, with what verifies them.
 
@@ -135,7 +170,9 @@ class Entry(MethodView):
 @blp.route("/log/leaves/<int:index>")
 class Leaf(MethodView):
     @requires("log:read")
-    @blp.response(200, LeafSchema)
+    @blp.response(200, LeafSchema, example={"index": 0, "leaf_hash": examples.ENTRY["leaf_hash"]})
+    @blp.doc(operationId="getLogLeaf")
+    @problems(404)
     def get(self, index: int) -> dict[str, Any]:
         """The leaf hash of any entry (it reveals nothing about the entry)."""
         with _ledger_problems():
@@ -146,9 +183,14 @@ class Leaf(MethodView):
 class Inclusion(MethodView):
     @requires("log:read")
     @blp.arguments(InclusionArgs, location="query")
-    @blp.response(200, InclusionSchema)
+    @blp.response(200, InclusionSchema, example=examples.INCLUSION)
+    @blp.doc(operationId="getInclusionProof")
+    @problems(400, 404)
     def get(self, args: dict[str, int]) -> dict[str, Any]:
-        """RFC 9162 inclusion proof of entry ``index`` in the tree of ``tree_size``."""
+        """RFC 9162 inclusion proof of entry `index` in the tree of `tree_size`.
+
+        400 when `index` is not below `tree_size`; 404 when the log is smaller.
+        """
         with _ledger_problems():
             return service.inclusion_view(db.session(), args["index"], args["tree_size"])
 
@@ -157,8 +199,13 @@ class Inclusion(MethodView):
 class Consistency(MethodView):
     @requires("log:read")
     @blp.arguments(ConsistencyArgs, location="query")
-    @blp.response(200, ConsistencySchema)
+    @blp.response(200, ConsistencySchema, example=examples.CONSISTENCY)
+    @blp.doc(operationId="getConsistencyProof")
+    @problems(400, 404)
     def get(self, args: dict[str, int]) -> dict[str, Any]:
-        """RFC 9162 consistency proof between tree sizes ``from`` and ``to``."""
+        """RFC 9162 consistency proof between tree sizes `from` and `to`.
+
+        400 when `from` is above `to`; 404 when the log is smaller than `to`.
+        """
         with _ledger_problems():
             return service.consistency_view(db.session(), args["from"], args["to"])

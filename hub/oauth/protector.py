@@ -109,7 +109,12 @@ def requires(*scopes: str) -> Callable[[F], F]:
             structlog.contextvars.bind_contextvars(client_id=current_partner_id())
             return view(*args, **kwargs)
 
-        return Blueprint.doc(security=[{"oauth2": list(scopes)}])(wrapper)  # type: ignore[no-any-return]
+        documented = Blueprint.doc(
+            security=[{"oauth2": list(scopes)}],
+            # Problem responses registered by hub.api.problems (one per status name).
+            responses={401: "UNAUTHORIZED", 403: "FORBIDDEN", 503: "SERVICE_UNAVAILABLE"},
+        )
+        return documented(wrapper)  # type: ignore[no-any-return]
 
     return decorate
 

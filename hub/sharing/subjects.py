@@ -11,17 +11,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hub.ledger.events import subject_commitment
+from hub.ledger.events import normalise_identifier, subject_commitment
 
 
 def subject_commitments(secret: bytes, data: Mapping[str, Any]) -> list[str]:
-    """Commitments for every identifier in ``data``, sorted and unique."""
-    found: set[str] = set()
-    if data.get("pnc_id"):
-        found.add(subject_commitment(secret, "pnc", str(data["pnc_id"])))
-    if data.get("nhs_number"):
-        found.add(subject_commitment(secret, "nhs", str(data["nhs_number"])))
+    """Commitments for every identifier in ``data``, sorted and unique.
+
+    A value that normalises to nothing (an NHS number with no digit, a PNC id of spaces)
+    identifies nobody, so it gets no commitment rather than failing the message.
+    """
     names = (data.get("given_name"), data.get("family_name"), data.get("date_of_birth"))
-    if all(names):
-        found.add(subject_commitment(secret, "name_dob", " ".join(str(n) for n in names)))
+    candidates = [
+        ("pnc", data.get("pnc_id")),
+        ("nhs", data.get("nhs_number")),
+        ("name_dob", " ".join(str(n) for n in names) if all(names) else None),
+    ]
+    found = {
+        subject_commitment(secret, kind, str(value))
+        for kind, value in candidates
+        if value and normalise_identifier(kind, str(value))
+    }
     return sorted(found)

@@ -265,3 +265,18 @@ def test_bodies_are_parsed_only_after_authentication(client):
     response = client.post("/api/v1/referrals:batch", data=_nested(100_000),
                            content_type="application/json")
     assert response.status_code == 401
+
+
+def test_an_identifier_that_normalises_to_nothing_is_no_500(client, get_token):
+    """Found by the conformance fuzzer: an NHS number with no digit made ``subject_commitment``
+    raise. It identifies nobody, so it is simply not committed; the message is decided."""
+    token = get_token("kent-csc", "referrals:write referrals:read agreements:read")
+    body = {**KENT_REFERRAL, "data": {**KENT_REFERRAL["data"], "nhs_number": "n/a"}}
+    response = client.post(
+        "/api/v1/decisions", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code < 500
+    response = client.post(
+        "/api/v1/referrals", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code in (201, 403, 422), response.get_json()
