@@ -290,3 +290,19 @@ CHECKPOINT = (
 VERIFIER_KEY = (
     "hub.example.gov.uk/hub-ledger+a14fe492+AW0i01lpTzcLqaFx2UtIN5FZSIstWwhZw84T5LL5jjjT\n"
 )
+
+# Victim First recording a victim's consent to be referred on to the target-hardening
+# contractor (leics-target-hardening), then citing it as consent.record.
+CONSENT_IN: dict[str, Any] = {
+    "purposes": ["target_hardening"],
+    "recipients": ["leics-target-hardening"],
+    "explicit": False,
+}
+CONSENT_RECORD: dict[str, Any] = {
+    "id": "6f1c2d7e-3b4a-4c5d-9e8f-0a1b2c3d4e5f",
+    "given_at": "2026-12-01T09:30:00+00:00",
+    "purposes": ["target_hardening"],
+    "recipients": ["leics-target-hardening"],
+    "explicit": False,
+    "withdrawn_at": None,
+}

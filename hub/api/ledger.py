@@ -174,7 +174,11 @@ class Leaf(MethodView):
     @blp.doc(operationId="getLogLeaf")
     @problems(404)
     def get(self, index: int) -> dict[str, Any]:
-        """The leaf hash of any entry (it reveals nothing about the entry)."""
+        """The leaf hash of any entry (it reveals nothing about the entry).
+
+        Public to every partner like proofs and checkpoints: a format 2 leaf commits to
+        salted member digests, so it cannot be tested against guesses. 404 past the log.
+        """
         with _ledger_problems():
             return service.leaf_view(db.session(), index)
 
