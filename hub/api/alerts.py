@@ -13,7 +13,7 @@ from flask import Response, current_app, json
 from flask.views import MethodView
 
 from hub import db
-from hub.api.agreements import ConsentSchema
+from hub.api.agreements import ConsentSchema, SubjectSchema
 from hub.api.fields import CODE, identifier, message_data
 from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
@@ -35,6 +35,7 @@ class AlertSchema(ma.Schema):
     )
     data = message_data(required=True)
     consent = ma.fields.Nested(ConsentSchema)
+    subject = ma.fields.Nested(SubjectSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
 

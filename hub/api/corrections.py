@@ -13,7 +13,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from hub import db
-from hub.api.agreements import ConsentSchema
+from hub.api.agreements import ConsentSchema, SubjectSchema
 from hub.api.fields import message_data
 from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
@@ -38,6 +38,7 @@ class CorrectionSchema(ma.Schema):
     consent = ma.fields.Nested(
         ConsentSchema, metadata={"description": "Default: the original disclosure's consent"}
     )
+    subject = ma.fields.Nested(SubjectSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
 

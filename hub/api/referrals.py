@@ -10,7 +10,7 @@ from flask import Response, current_app, json, request
 from flask.views import MethodView
 
 from hub import db
-from hub.api.agreements import ConsentSchema
+from hub.api.agreements import ConsentSchema, SubjectSchema
 from hub.api.fields import EachOnItsOwn, bigint, code, identifier, message_data, split_rejected
 from hub.api.guards import Blueprint
 from hub.api.policy_errors import policy_request
@@ -29,6 +29,7 @@ class MessageSchema(ma.Schema):
     purpose = code(required=True)
     data = message_data(required=True)
     consent = ma.fields.Nested(ConsentSchema)
+    subject = ma.fields.Nested(SubjectSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
 
@@ -52,6 +53,7 @@ class OutcomeSchema(ma.Schema):
 
     data = message_data(required=True)
     consent = ma.fields.Nested(ConsentSchema)
+    subject = ma.fields.Nested(SubjectSchema)
 
 
 class StatusSchema(ma.Schema):

@@ -67,12 +67,16 @@ def withdraw(session: Session, sender: str, record_id: str, now: dt.datetime) ->
 
 def cited_records(
     session: Session, sender: str, body: Mapping[str, Any]
-) -> dict[str, ConsentRecord] | None:
-    """The record a message cites, as the engine's value (None if it cites none)."""
+) -> dict[str, ConsentRecord]:
+    """The record a message cites, as the engine's value (empty if it cites none).
+
+    Never None: the hub keeps consent records, so the engine insists that a message relying
+    on consent cites one (``consent_record_missing``).
+    """
     consent = body.get("consent")
     record_id = consent.get("record") if isinstance(consent, Mapping) else None
     if not isinstance(record_id, str):
-        return None
+        return {}
     row = session.get(ConsentRecordRow, record_id)
     if row is None or row.sender_id != sender:
         return {}
