@@ -174,3 +174,35 @@ def test_subject_age_band_and_at_risk_through_the_api_dpa_2018_sch1_para18(
         "/api/v1/decisions", json={**body, "subject": {"age_band": "teen"}}, headers=read
     )
     assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+
+
+def test_keeping_and_withdrawing_a_record_are_actor_only_ledger_entries(client, auth, app):
+    """UK GDPR Art 5(2), 7(1): the hub can show when consent was recorded and withdrawn; the
+    entry holds the record's id and scope only, and only its sender reads it."""
+    import json
+
+    from hub import db
+    from hub.ledger.models import LedgerEntry
+
+    created = client.post(
+        "/api/v1/consents",
+        json={"purposes": ["victims_code_referral"], "recipients": ["victim-first"]},
+        headers=auth("leics-police"),
+    ).get_json()
+    client.post(f"/api/v1/consents/{created['id']}/withdrawal", headers=auth("leics-police"))
+    with app.app_context():
+        rows = db.session().query(LedgerEntry).order_by(LedgerEntry.index.desc()).limit(2).all()
+        given_row, withdrawn_row = rows[1], rows[0]
+        entries = [json.loads(r.entry) for r in (given_row, withdrawn_row)]
+        assert {r.format for r in rows} == {2}
+    assert [e["type"] for e in entries] == ["consent", "consent"]
+    assert [e["action"] for e in entries] == ["given", "withdrawn"]
+    assert entries[0]["record"] == created["id"]
+    assert entries[0]["scope_recipients"] == ["victim-first"]
+    assert set(entries[0]) <= {
+        "type", "time", "actor", "record", "action", "purposes", "scope_recipients",
+        "explicit", "given_at",
+    }
+    url = f"/api/v1/log/entries/{given_row.index}"
+    assert client.get(url, headers=auth("leics-police")).status_code == 200
+    assert client.get(url, headers=auth("victim-first")).status_code == 404
