@@ -20,6 +20,7 @@ from sqlalchemy import Text, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from hub.agreements.models import AgreementRecord
+from hub.consent.services import cited_records
 from hub.db import utcnow
 from hub.errors import NotFound
 from hub.partners.models import Partner
@@ -303,4 +304,5 @@ def dry_run(
         policy.partners,
         now,
         keyed_hash_secret=keyed_hash_secret,
+        consent_records=cited_records(session, sender, body),
     )

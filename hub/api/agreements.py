@@ -18,6 +18,7 @@ from hub.api.policy_errors import policy_request
 from hub.api.problems import BODY, problems
 from hub.instance_secrets import keyed_hash_secret
 from hub.oauth.protector import current_partner_id, requires
+from hub.policy.children import AGE_BANDS
 from hub.policy.request import NOT_SOUGHT_REASONS
 
 blp = Blueprint("agreements", __name__, description="Information-sharing agreements")
@@ -37,6 +38,25 @@ class ConsentSchema(ma.Schema):
     )
 
 
+class SubjectSchema(ma.Schema):
+    """What the sender declares about the person, beyond the data (no identifying value)."""
+
+    age_band = ma.fields.String(
+        validate=ma.validate.OneOf(AGE_BANDS),
+        metadata={
+            "description": "under_18 or adult, when no date_of_birth is sent (a date of birth "
+            "that makes the subject a child wins: Children Act 1989 s105)"
+        },
+    )
+    at_risk = ma.fields.Boolean(
+        metadata={
+            "description": "The adult subject is at risk (DPA 2018 Sch 1 para 18(3)): needed "
+            "for a flow relying on para 18 to carry special-category or criminal fields "
+            "about someone 18 or over"
+        }
+    )
+
+
 class DecisionRequestSchema(ma.Schema):
     """What the caller would send; ``from`` is always the caller."""
 
@@ -44,6 +64,7 @@ class DecisionRequestSchema(ma.Schema):
     purpose = code(required=True)
     data = message_data(required=True, metadata=MESSAGE_DATA)
     consent = ma.fields.Nested(ConsentSchema)
+    subject = ma.fields.Nested(SubjectSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
 

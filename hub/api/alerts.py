@@ -14,7 +14,7 @@ from flask.views import MethodView
 
 from hub import db
 from hub.api import examples
-from hub.api.agreements import ConsentSchema
+from hub.api.agreements import ConsentSchema, SubjectSchema
 from hub.api.catalogue_schema import MESSAGE_DATA
 from hub.api.fields import CODE, identifier, message_data
 from hub.api.guards import Blueprint
@@ -43,6 +43,7 @@ class AlertSchema(ma.Schema):
     )
     data = message_data(required=True, metadata=MESSAGE_DATA)
     consent = ma.fields.Nested(ConsentSchema)
+    subject = ma.fields.Nested(SubjectSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
 

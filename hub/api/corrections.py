@@ -14,7 +14,7 @@ from flask.views import MethodView
 
 from hub import db
 from hub.api import examples
-from hub.api.agreements import ConsentSchema
+from hub.api.agreements import ConsentSchema, SubjectSchema
 from hub.api.catalogue_schema import MESSAGE_DATA
 from hub.api.fields import message_data
 from hub.api.guards import Blueprint
@@ -41,6 +41,7 @@ class CorrectionSchema(ma.Schema):
     consent = ma.fields.Nested(
         ConsentSchema, metadata={"description": "Default: the original disclosure's consent"}
     )
+    subject = ma.fields.Nested(SubjectSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
 

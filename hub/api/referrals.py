@@ -11,7 +11,7 @@ from flask.views import MethodView
 
 from hub import db
 from hub.api import examples
-from hub.api.agreements import ConsentSchema
+from hub.api.agreements import ConsentSchema, SubjectSchema
 from hub.api.catalogue_schema import MESSAGE_DATA
 from hub.api.fields import (
     BIGINT_MAX,
@@ -49,6 +49,7 @@ class MessageSchema(ma.Schema):
     purpose = code(required=True)
     data = message_data(required=True, metadata=MESSAGE_DATA)
     consent = ma.fields.Nested(ConsentSchema)
+    subject = ma.fields.Nested(SubjectSchema)
     justification = ma.fields.String(validate=ma.validate.Length(1, 500))
 
 
@@ -72,6 +73,7 @@ class OutcomeSchema(ma.Schema):
 
     data = message_data(required=True, metadata=MESSAGE_DATA)
     consent = ma.fields.Nested(ConsentSchema)
+    subject = ma.fields.Nested(SubjectSchema)
 
 
 class StatusSchema(ma.Schema):

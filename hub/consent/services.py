@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from hub.consent.models import ConsentRecordRow
 from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.ledger import store
+from hub.ledger.events import event_time, make_event
 from hub.policy.consent import ConsentRecord
 
 
@@ -44,7 +46,24 @@ def record(
     )
     session.add(row)
     session.flush()
+    _log(session, row, "given", now)
     return row
+
+
+def _log(session: Session, row: ConsentRecordRow, action: str, now: dt.datetime) -> None:
+    """Put the record's keeping or withdrawal on the ledger: no personal data, actor-only."""
+    event = make_event(
+        "consent",
+        {"partner": row.sender_id, "client": row.sender_id},
+        time=now,
+        record=row.id,
+        action=action,
+        purposes=list(row.purposes),
+        scope_recipients=list(row.recipients),
+        explicit=row.explicit,
+        given_at=event_time(row.given_at),
+    )
+    store.append_entries(session, [event])
 
 
 def get(session: Session, sender: str, record_id: str) -> ConsentRecordRow:
@@ -62,17 +81,22 @@ def withdraw(session: Session, sender: str, record_id: str, now: dt.datetime) ->
         raise Conflict("consent record already withdrawn")
     row.withdrawn_at = now
     session.flush()
+    _log(session, row, "withdrawn", now)
     return row
 
 
 def cited_records(
     session: Session, sender: str, body: Mapping[str, Any]
-) -> dict[str, ConsentRecord] | None:
-    """The record a message cites, as the engine's value (None if it cites none)."""
+) -> dict[str, ConsentRecord]:
+    """The record a message cites, as the engine's value (empty if it cites none).
+
+    Never None: the hub keeps consent records, so the engine insists that a message relying
+    on consent cites one (``consent_record_missing``).
+    """
     consent = body.get("consent")
     record_id = consent.get("record") if isinstance(consent, Mapping) else None
     if not isinstance(record_id, str):
-        return None
+        return {}
     row = session.get(ConsentRecordRow, record_id)
     if row is None or row.sender_id != sender:
         return {}

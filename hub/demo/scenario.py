@@ -72,13 +72,25 @@ class Scenario:
         if message.kind == "alert":
             return self._alert(number, message)
         key = f"demo-{self.run_id}-{number}"
-        reply = self.client.call(
-            message.sender, "POST", "/api/v1/referrals", message.body, {"Idempotency-Key": key}
-        )
+        body, headers = self._body(message), {"Idempotency-Key": key}
+        reply = self.client.call(message.sender, "POST", "/api/v1/referrals", body, headers)
         delivery = self._delivery_from(str(message.to), reply)
         if delivery.disclosure_id is not None:
             delivery.received = self.received(delivery.to, delivery.disclosure_id)
         return StepResult(number, message, [delivery])
+
+    def _body(self, message: Message) -> dict[str, Any]:
+        """The body to send: on a consent flow, record the consent first and cite it."""
+        if message.consent_record is None:
+            return message.body
+        scope = {"purposes": [message.body["purpose"]], "recipients": [message.to]}
+        reply = self.client.call(
+            message.sender, "POST", "/api/v1/consents", {**scope, **message.consent_record}
+        )
+        if reply.status != 201:
+            return message.body  # the referral is then refused and the report shows why
+        consent = {**message.body.get("consent", {}), "record": reply.body["id"]}
+        return {**message.body, "consent": consent}
 
     def _alert(self, number: int, message: Message) -> StepResult:
         reply = self.client.call(message.sender, "POST", "/api/v1/alerts", message.body)

@@ -23,6 +23,9 @@ class Message:
     kind: str = "referral"  # or "alert"
     story: str = ""
     expect_refused: bool = False
+    # On a consent flow the sender first records the consent it holds (UK GDPR Art 7(1)) and
+    # cites it: the record's extra members (e.g. ``explicit``); its scope is this message's.
+    consent_record: dict[str, Any] | None = None
 
 
 def _days_ago(days: int) -> str:
@@ -76,6 +79,7 @@ def victim_first_referrals() -> list[Message]:
             "leics-police",
             "victim-first",
             {**body, "data": priya, "justification": justification},
+            consent_record={},
             story="Victim accepted referral; current address released under the flow's "
             "safety justification. Ethnicity and intelligence are not on the allow-list.",
         ),
@@ -84,6 +88,7 @@ def victim_first_referrals() -> list[Message]:
             "leics-police",
             "victim-first",
             {**body, "data": tom},
+            consent_record={},
             story="A second victim; his previous convictions never leave the police.",
         ),
     ]
@@ -119,6 +124,8 @@ def target_hardening_job() -> Message:
                 "vulnerability_summary": "Lives alone; second burglary this year",
             },
         },
+        # The flow names Art 9(2)(a), so the record must be explicit.
+        consent_record={"explicit": True},
         story="The contractor needs name, address, phone and access needs, not the crime.",
     )
 

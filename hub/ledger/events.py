@@ -29,6 +29,7 @@ EVENT_TYPES = (
     "agreement",
     "key",
     "partner",
+    "consent",
 )
 
 _IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")
@@ -215,6 +216,22 @@ SCHEMAS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
         frozenset({"partner", "action"}),
     ),
 }
+
+
+# A consent record kept or withdrawn (UK GDPR Art 7(1), 7(3)): its id, scope and flag only,
+# never the subject. ``scope_recipients``, not ``recipients``: the partners it covers are not
+# told of it, so only the actor (and its own DPO) reads the entry.
+SCHEMAS["consent"] = (
+    {
+        "record": IDENT,
+        "action": CODE,
+        "purposes": _list_of(CODE, 20),
+        "scope_recipients": _list_of(IDENT, 50),
+        "explicit": _boolean,
+        "given_at": _time,
+    },
+    frozenset({"record", "action"}),
+)
 
 
 # Governance events hold no personal data and are public; the others are salted (format 2).

@@ -11,10 +11,11 @@ intelligence about the child (THIRD, INTEL): they go only where the agreement sa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hub.policy.catalogue import SPECIAL_CATEGORY, LawfulBasis
 from hub.policy.problems import Problem
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 ADULT_AGE = 18  # Children Act 1989 s105(1)
 AGE_BANDS = ("under_18", "adult")
+PARA18 = "SCH1_P18"  # DPA 2018 Sch 1 para 18: safeguarding of children and individuals at risk
 # ICO data-sharing code, children: the high privacy default where an agreement is silent.
 CHILD_DEFAULT_WITHHELD_CLASSES = frozenset({"THIRD", "INTEL"})
 
@@ -56,6 +58,43 @@ def subject_is_child(data: Mapping[str, Any], age_band: str | None, today: dt.da
     if isinstance(dob, dt.date) and age_on(dob, today) < ADULT_AGE:
         return True
     return age_band == "under_18"
+
+
+def subject_is_adult(data: Mapping[str, Any], age_band: str | None, today: dt.date) -> bool:
+    """Known to be 18 or over: by the date of birth, else by a declared ``adult`` band.
+
+    Unknown age is not "adult": the agreement's own para 18 purpose then stands.
+    """
+    dob = data.get("date_of_birth")
+    if isinstance(dob, str):
+        try:
+            dob = dt.date.fromisoformat(dob)
+        except ValueError:
+            dob = None
+    if isinstance(dob, dt.date):
+        return age_on(dob, today) >= ADULT_AGE
+    return age_band == "adult"
+
+
+def para18_unmet(cls: str, bases: Sequence[LawfulBasis], adult_not_at_risk: bool) -> bool:
+    """DPA 2018 Sch 1 para 18(1)(a): the condition protects a person *under 18, or aged 18 or
+    over and at risk* (para 18(3)). For a subject known to be an adult not declared at risk it
+    does not apply, so a special-category or criminal-offence field whose only Sch 1 / Art 9
+    condition in the tuple is para 18 has no condition (withheld, as any missing condition).
+    """
+    codes = {b.code for b in bases}
+    if not adult_not_at_risk or PARA18 not in codes:
+        return False
+    if cls not in SPECIAL_CATEGORY and cls != "CRIM":
+        return False
+    if cls == "CRIM" and any(b.kind == "part3" for b in bases):
+        return False
+    others = (
+        b
+        for b in bases
+        if b.code not in (PARA18, "ART10") and b.kind in ("art9", "art10", "sch8")
+    )
+    return not any(cls in b.classes for b in others)
 
 
 def child_rule(

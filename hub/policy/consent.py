@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from hub.policy.agreement import Flow
 from hub.policy.reasons import Reason
 
+# Basis codes that *are* consent: UK GDPR Art 6(1)(a), Art 9(2)(a), DPA 2018 Sch 1 para 29.
+CONSENT_BASES = frozenset({"GDPR_6_1_A", "GDPR_9_2_A", "SCH1_P29"})
+
 
 @dataclass(frozen=True)
 class ConsentRecord:
@@ -45,16 +48,28 @@ def record_problem(
     purpose: str,
     flow: Flow,
     now: dt.datetime,
+    state: str = "given",
 ) -> tuple[Reason, str] | None:
     """Why the cited consent record cannot carry this message, or None if it can.
 
     ``records`` is None when the caller keeps no consent records: then only a cited record is
-    checked (and, being unknown, refused). With records, a flow whose consent is 'required'
-    must cite one.
+    checked (and, being unknown, refused). With records (the API always passes them), a message
+    must cite one where consent is the lawful basis relied on (Art 7(1): the controller must be
+    able to *show* it): every message on a flow whose consent is 'required', and a ``given``
+    message on a 'preferred' flow whose tuple names a consent code. A 'preferred' flow rests on
+    a gateway or public task; consent sought there is good practice (confidentiality), not the
+    Art 6/9 basis, so ``given`` or ``not_sought`` with a reason needs no record.
     """
     if record_id is None:
-        if records is not None and flow.consent == "required":
-            return Reason.CONSENT_RECORD_MISSING, "the flow needs consent: cite consent.record"
+        relies = flow.consent == "required" or (
+            state == "given" and bool(CONSENT_BASES & set(flow.basis))
+        )
+        if records is not None and relies:
+            return (
+                Reason.CONSENT_RECORD_MISSING,
+                "the flow relies on consent (UK GDPR Art 7(1)): cite a live consent record "
+                "in consent.record (POST /api/v1/consents)",
+            )
         return None
     record = (records or {}).get(record_id)
     if record is None or record.sender != sender:

@@ -16,7 +16,7 @@ from typing import Any
 
 from hub.policy.agreement import RELEASE, Flow
 from hub.policy.catalogue import Catalogues, FieldSpec
-from hub.policy.children import child_rule, subject_is_child
+from hub.policy.children import child_rule, para18_unmet, subject_is_adult, subject_is_child
 from hub.policy.consent import ConsentRecord, record_problem
 from hub.policy.justification import class_problem
 from hub.policy.partner_info import PartnerInfo
@@ -237,6 +237,7 @@ class _FlowContext:
     today: dt.date
     secret: bytes | None
     child: bool = False
+    adult_not_at_risk: bool = False  # DPA 2018 Sch 1 para 18(1)(a), (3)
 
 
 def _applied(flow: Flow, name: str, child: bool) -> str:
@@ -267,6 +268,8 @@ def _field_outcome(ctx: _FlowContext, spec: FieldSpec, value: Any) -> tuple[Any,
     problem = class_problem(spec.cls, bases, flow.consent == "required")
     if problem is not None:
         return hold(Reason(problem[0]), problem[1])
+    if para18_unmet(spec.cls, bases, ctx.adult_not_at_risk):
+        return hold(Reason.PARA18_ADULT_NOT_AT_RISK)
     if spec.cls == "WHERE":
         if is_perpetrator_facing(ctx.reg.agreement, ctx.recipient):
             return hold(Reason.WHERE_TO_PERPETRATOR_FACING)
@@ -323,6 +326,7 @@ def decide(
         purpose=req.purpose,
         flow=flow,
         now=now,
+        state=req.consent_state,
     )
     if record is not None:
         return _refuse(req, [Refusal(*record)], found)
@@ -335,6 +339,7 @@ def decide(
         now.date(),
         keyed_hash_secret,
         subject_is_child(req.data, req.subject_age_band, now.date()),
+        subject_is_adult(req.data, req.subject_age_band, now.date()) and not req.subject_at_risk,
     )
     released: dict[str, Any] = {}
     withheld: list[Withheld] = []

@@ -46,6 +46,7 @@ class Reason(StrEnum):
     OPINION_ON_FACT_ONLY_FLOW = "opinion_on_fact_only_flow"
     WITHHELD_FOR_CHILD = "withheld_for_child"
     CHILD_HIGH_PRIVACY_DEFAULT = "child_high_privacy_default"
+    PARA18_ADULT_NOT_AT_RISK = "para18_adult_not_at_risk"
     TRANSFORM_FAILED = "transform_failed"
     TRANSFORM_UNAVAILABLE = "transform_unavailable"
 
@@ -89,6 +90,10 @@ TEXTS: dict[Reason, str] = {
     Reason.WHERE_TO_PERPETRATOR_FACING: "{field} never goes to a perpetrator-facing recipient",
     Reason.OPINION_ON_FACT_ONLY_FLOW: "{field} is opinion and this flow carries facts only",
     Reason.WITHHELD_FOR_CHILD: "{field} is withheld from a child's record under this flow",
+    Reason.PARA18_ADULT_NOT_AT_RISK: (
+        "{field} rests on DPA 2018 Sch 1 para 18 alone, which protects a child or an adult at "
+        "risk (para 18(1)(a), (3)); the subject is 18 or over and not declared subject.at_risk"
+    ),
     Reason.CHILD_HIGH_PRIVACY_DEFAULT: (
         "{field} is withheld for a subject under 18: the agreement does not allow it for "
         "children (ICO high privacy default)"

@@ -33,6 +33,8 @@ class ShareRequest:
     consent_reason: str | None = None
     consent_record: str | None = None  # id of the consent record relied on (UK GDPR Art 7(1))
     subject_age_band: str | None = None  # "under_18" | "adult", when no date of birth is sent
+    # DPA 2018 Sch 1 para 18(1)(a), (3): an adult subject the sender declares "at risk".
+    subject_at_risk: bool = False
     justification: str | None = None
 
 
@@ -123,6 +125,10 @@ def parse_request(raw: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> Sh
             )
         )
         age_band = None
+    at_risk = subject.get("at_risk", False) if isinstance(subject, Mapping) else False
+    if not isinstance(at_risk, bool):
+        problems.append(FieldProblem("subject.at_risk", "wrong_type", "must be true or false"))
+        at_risk = False
     data = raw.get("data")
     parsed: dict[str, Any] = {}
     if not isinstance(data, Mapping):
@@ -151,5 +157,6 @@ def parse_request(raw: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> Sh
         consent_reason=reason,
         consent_record=record,
         subject_age_band=age_band,
+        subject_at_risk=at_risk,
         justification=justification,
     )

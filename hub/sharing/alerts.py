@@ -20,6 +20,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from hub.agreements.services import LivePolicy, live_policy
+from hub.consent.services import cited_records
 from hub.db import utcnow
 from hub.errors import NotFound, ValidationFailed, problem_body
 from hub.ledger import store
@@ -66,7 +67,11 @@ def send_alert(
             f"kind must be one of {', '.join(ALERT_KINDS)}",
             errors=[{"pointer": "#/kind", "code": "not_in_enum", "detail": "unknown alert kind"}],
         )
-    message = {k: body[k] for k in ("purpose", "data", "consent", "justification") if k in body}
+    message = {
+        k: body[k]
+        for k in ("purpose", "data", "consent", "subject", "justification")
+        if k in body
+    }
     # The catalogue check does not depend on the recipient; the sender stands in for it.
     parsed = parse_request({**message, "from": sender, "to": sender}, ctx.catalogues.fields)
     criteria = evidence_criteria(kind, parsed.data)
@@ -82,9 +87,12 @@ def send_alert(
     )
     session.add(alert)
     session.flush()  # the disclosures' alert_id must find the row on PostgreSQL
+    records = cited_records(session, sender, message)
     pending = [
         Pending(
-            decision=decide_message(policy, ctx, sender, {**message, "to": recipient}),
+            decision=decide_message(
+                policy, ctx, sender, {**message, "to": recipient}, records
+            ),
             subjects=subjects,
             kind="alert",
             alert_id=alert.id,

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hub.agreements.services import live_policy
+from hub.consent.services import cited_records
 from hub.db import utcnow
 from hub.delivery.outbox import enqueue
 from hub.errors import Conflict, NotFound, ValidationFailed, field_pointer
@@ -91,8 +92,13 @@ def correct_disclosure(
         raise Conflict(f"referral {disclosure.id} was erased; send a new referral instead")
     changes = dict(body["data"])
     _check_correctable(disclosure, changes)
+    request = _request(disclosure, body)
     decision = decide_message(
-        live_policy(session, ctx.catalogues), ctx, sender, _request(disclosure, body)
+        live_policy(session, ctx.catalogues),
+        ctx,
+        sender,
+        request,
+        cited_records(session, sender, request),
     )
     if not decision.allowed or decision.withheld:
         _refuse(session, ctx, sender, disclosure, decision)
@@ -281,14 +287,22 @@ def _request(disclosure: Disclosure, body: Mapping[str, Any]) -> dict[str, Any]:
     }
     if body.get("justification"):
         request["justification"] = body["justification"]
+    if body.get("subject"):
+        request["subject"] = body["subject"]
     return request
 
 
 def _original_consent(disclosure: Disclosure) -> dict[str, str]:
-    """The consent the original was decided on (state, and the reason if not sought)."""
+    """The consent the original was decided on (state, the reason if not sought, the record).
+
+    A withdrawn record then refuses the correction (UK GDPR Art 7(3)), as it would a new
+    message.
+    """
     consent = {"state": disclosure.consent_state}
     if disclosure.consent_reason:
         consent["reason"] = disclosure.consent_reason
+    if disclosure.consent_record:
+        consent["record"] = disclosure.consent_record
     return consent
 
 

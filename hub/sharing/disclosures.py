@@ -149,6 +149,7 @@ def _prepare_disclosure(
         opinion=list(decision.opinion),
         consent_state=decision.consent_state,
         consent_reason=decision.consent_reason,
+        consent_record=decision.consent_record,
         subjects=item.subjects,
         ciphertext=sealed,
         wrapped_key=wrapped,

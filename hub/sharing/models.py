@@ -84,6 +84,9 @@ class Disclosure(Base):
     # Why consent was not sought (para 18(2)/para 10 code), kept so a correction is decided
     # on the same footing as the original without the sender restating it.
     consent_reason: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The consent record relied on (UK GDPR Art 7(1)), so a correction cites it again and a
+    # withdrawal of it refuses the correction.
+    consent_record: Mapped[str | None] = mapped_column(String(64), default=None)
     subjects: Mapped[list[str]] = mapped_column(JSON)  # HMAC subject commitments
     # AES-256-GCM payload under a per-disclosure data key; key wrapped by the master key.
     ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -59,11 +59,12 @@ def decide_message(
     ctx: SharingContext,
     sender: str,
     body: Mapping[str, Any],
-    consent_records: Mapping[str, ConsentRecord] | None = None,
+    consent_records: Mapping[str, ConsentRecord],
 ) -> Decision:
     """Decide one message as ``sender`` (``from`` is never taken from the body).
 
-    ``consent_records``: the consent record the message cites, if any (UK GDPR Art 7).
+    ``consent_records``: the consent record the message cites (``cited_records``; empty if it
+    cites none, so a message relying on consent without a record is refused, UK GDPR Art 7(1)).
     """
     request = {k: v for k, v in body.items() if k not in {"from", "client_ref"}}
     request["from"] = sender
@@ -250,7 +251,9 @@ def _send_chunk(
             results[number] = _rejected_item(number, body, rejected[number])
             continue
         try:
-            decision = decide_message(policy, ctx, sender, body)
+            decision = decide_message(
+                policy, ctx, sender, body, cited_records(session, sender, body)
+            )
         except RequestValidationError as exc:
             results[number] = _invalid_item(number, body, exc)
             continue

@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hub.agreements.services import LivePolicy, live_policy
+from hub.consent.services import cited_records
 from hub.db import utcnow
 from hub.errors import Conflict, NotFound
 from hub.ledger import store
 from hub.ledger.events import refusal_event
 from hub.policy import Decision
+from hub.policy.consent import ConsentRecord
 from hub.sharing.context import SharingContext
 from hub.sharing.disclosures import Pending, record_all
 from hub.sharing.models import Disclosure
@@ -94,7 +96,8 @@ def _return_outcome(
                 }
             ],
         }
-    decision = _best_decision(policy, ctx, referral, purposes, outcome)
+    records = cited_records(session, referral.recipient_id, outcome)
+    decision = _best_decision(policy, ctx, referral, purposes, outcome, records)
     pending = Pending(decision=decision, subjects=list(referral.subjects), kind="outcome")
     (recorded,) = record_all(session, ctx, actor_for(referral.recipient_id), [pending])
     if recorded.disclosure is None:
@@ -134,6 +137,7 @@ def _best_decision(
     referral: Disclosure,
     purposes: list[str],
     outcome: Mapping[str, Any],
+    records: Mapping[str, ConsentRecord],
 ) -> Decision:
     """The first return-flow purpose that allows the outcome, else the first refusal."""
     decisions = [
@@ -142,6 +146,7 @@ def _best_decision(
             ctx,
             referral.recipient_id,
             {**outcome, "to": referral.sender_id, "purpose": purpose},
+            records,
         )
         for purpose in purposes
     ]

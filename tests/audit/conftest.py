@@ -15,7 +15,13 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from hub.audit.scope import Viewer
-from tests.sharing.conftest import KENT_REFERRAL, VICTIM_REFERRAL, auth, send  # noqa: F401
+from tests.sharing.conftest import (  # noqa: F401
+    KENT_REFERRAL,
+    VICTIM_REFERRAL,
+    auth,
+    consented,
+    send,
+)
 
 SUBJECT = {"given_name": KENT_REFERRAL["data"]["given_name"], "family_name": "Smith",
            "date_of_birth": "2010-04-01"}  # fmt: skip
@@ -49,7 +55,7 @@ def subject_secret(app: Flask) -> bytes:
 
 
 @pytest.fixture
-def seeded(client, send, auth) -> Seeded:  # noqa: F811
+def seeded(client, send, auth, consented) -> Seeded:  # noqa: F811
     """Two disclosures and one refusal about SUBJECT, the recipient's inbox read (a view),
     one disclosure about another person and one between two other agencies."""
     first = send("kent-csc", KENT_REFERRAL)
@@ -58,7 +64,7 @@ def seeded(client, send, auth) -> Seeded:  # noqa: F811
     refused = send("kent-csc", {**KENT_REFERRAL, "to": "kent-police"})
     assert refused.status_code == 403
     other = send("kent-csc", {**KENT_REFERRAL, "data": OTHER})
-    leics = send("leics-police", VICTIM_REFERRAL)
+    leics = send("leics-police", consented("leics-police", VICTIM_REFERRAL))
     assert leics.status_code == 201, leics.get_json()
     inbox = client.get("/api/v1/inbox", headers=auth("kent-syv-provider"))
     assert inbox.status_code == 200

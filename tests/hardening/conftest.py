@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.sharing.conftest import auth, send  # noqa: F401  (pytest fixtures)
+from tests.sharing.conftest import auth, consented, send  # noqa: F401  (pytest fixtures)

@@ -37,7 +37,9 @@ VALUES: dict[str, Any] = {
     "consent": "given", "payload_digest": "sha256:" + "0" * 64, "reasons": ["no_agreement"],
     "fields": ["ete_status"], "entry": 7, "reason": "inaccurate", "key_destroyed": True,
     "action": "added", "key_id": "kid-1", "alg": "ES256", "partner_type": "police",
-    "digest": "sha256:" + "1" * 64,
+    "digest": "sha256:" + "1" * 64, "record": "rec-1", "purposes": ["victims_code_referral"],
+    "scope_recipients": ["victim-first"], "explicit": True,
+    "given_at": "2026-12-01T09:00:00.000000Z",
 }
 
 

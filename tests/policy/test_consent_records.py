@@ -102,3 +102,45 @@ def test_record_is_live_exactly_until_withdrawal(demo, offset):
     withdrawn_at = NOW + dt.timedelta(hours=offset)
     d = run(demo, records={RECORD.id: dataclasses.replace(RECORD, withdrawn_at=withdrawn_at)})
     assert d.allowed == (NOW < withdrawn_at)
+
+
+SYV = {
+    "from": "kent-csc",
+    "to": "kent-syv-provider",
+    "purpose": "syv_intervention",
+    "data": {"given_name": "A", "missing_episodes_count": 3},
+    "consent": {"state": "given"},
+}
+
+
+def _with_consent_code(demo):
+    """The demo agreements, the kent-csc -> provider flow's tuple naming Art 9(2)(a)."""
+    regs = []
+    for reg in demo.agreements:
+        flows = tuple(
+            dataclasses.replace(f, basis=(*f.basis, "GDPR_9_2_A"))
+            if (f.sender, f.purpose) == ("kent-csc", "syv_intervention")
+            else f
+            for f in reg.agreement.flows
+        )
+        regs.append(dataclasses.replace(reg, agreement=dataclasses.replace(reg.agreement, flows=flows)))
+    return regs
+
+
+def test_preferred_flow_on_a_gateway_needs_no_record_uk_gdpr_art_7_1(demo):
+    """UK GDPR Art 7(1) binds a controller *relying on* consent: a preferred flow rests on its
+    gateway and Art 6(1)(e), so consent given there (good practice) needs no record."""
+    assert run(demo, request=SYV, records={}).allowed
+    not_sought = {**SYV, "consent": {"state": "not_sought", "reason": "unsafe"}}
+    assert run(demo, request=not_sought, records={}).allowed
+
+
+def test_preferred_flow_relying_on_a_consent_code_needs_a_record_uk_gdpr_art_7_1(demo):
+    """A given message whose tuple names a consent code (here Art 9(2)(a)) relies on consent:
+    it must cite a record (the engine's second line; the validator refuses such a tuple)."""
+    regs = _with_consent_code(demo)
+    d = decide(SYV, regs, demo.catalogues, demo.partners, NOW, consent_records={})
+    assert refusal(d) == Reason.CONSENT_RECORD_MISSING
+    not_sought = {**SYV, "consent": {"state": "not_sought", "reason": "unsafe"}}
+    d = decide(not_sought, regs, demo.catalogues, demo.partners, NOW, consent_records={})
+    assert d.refusals == () or Reason.CONSENT_RECORD_MISSING not in {r.reason for r in d.refusals}

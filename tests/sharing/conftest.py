@@ -54,3 +54,26 @@ def send(client: FlaskClient, auth: Callable[[str], dict[str, str]]) -> Callable
         return client.post("/api/v1/referrals", json=body, headers={**auth(sender), **headers})
 
     return _send
+
+
+@pytest.fixture
+def consented(
+    client: FlaskClient, auth: Callable[[str], dict[str, str]]
+) -> Callable[..., dict[str, Any]]:
+    """``body`` citing a fresh consent record of ``sender``'s in its scope (UK GDPR Art 7(1)).
+
+    A message on a consent flow must cite a live record (``consent_record_missing``
+    otherwise); the record covers the body's purpose and recipient.
+    """
+
+    def _consented(sender: str, body: dict[str, Any], explicit: bool = False) -> dict[str, Any]:
+        created = client.post(
+            "/api/v1/consents",
+            json={"purposes": [body["purpose"]], "recipients": [body["to"]], "explicit": explicit},
+            headers=auth(sender),
+        )
+        assert created.status_code == 201, created.get_json()
+        consent = {**body.get("consent", {"state": "given"}), "record": created.get_json()["id"]}
+        return {**body, "consent": consent}
+
+    return _consented

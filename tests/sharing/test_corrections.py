@@ -333,12 +333,17 @@ def test_withdrawal_erases_the_payload_and_every_proof_still_verifies(
     assert again.status_code == 409
 
 
-def test_withdrawal_leaves_the_recipients_own_outcome(send, client, auth, app):
-    sent = send("leics-police", VICTIM_REFERRAL).get_json()
-    outcome = {
-        "data": {"case_status": "accepted", "outcome_summary": "Support plan agreed"},
-        "consent": {"state": "given"},
-    }
+def test_withdrawal_leaves_the_recipients_own_outcome(send, client, auth, app, consented):
+    sent = send("leics-police", consented("leics-police", VICTIM_REFERRAL)).get_json()
+    outcome = consented(
+        "victim-first",
+        {
+            "to": "leics-police",
+            "purpose": "referral_outcome",
+            "data": {"case_status": "accepted", "outcome_summary": "Support plan agreed"},
+        },
+    )
+    outcome = {k: outcome[k] for k in ("data", "consent")}
     result = client.post(
         f"/api/v1/referrals/{sent['id']}/status",
         json={"status": "accepted", "outcome": outcome},

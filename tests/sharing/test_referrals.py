@@ -151,12 +151,14 @@ def test_status_workflow(send, client, auth):
     assert view["status"] == "closed"
 
 
-def test_outcome_goes_back_only_under_the_return_flow_with_consent(send, client, auth):
-    sent = send("leics-police", VICTIM_REFERRAL)
+def test_outcome_goes_back_only_under_the_return_flow_with_consent(send, client, auth, consented):
+    sent = send("leics-police", consented("leics-police", VICTIM_REFERRAL))
     assert sent.status_code == 201, sent.get_json()
     url = f"/api/v1/referrals/{sent.get_json()['id']}/status"
-    outcome = {"data": {"case_status": "accepted", "outcome_summary": "Support plan agreed"},
-               "consent": {"state": "given"}}
+    outcome = consented("victim-first", {
+        "to": "leics-police", "purpose": "referral_outcome", "consent": {"state": "given"},
+        "data": {"case_status": "accepted", "outcome_summary": "Support plan agreed"}})
+    outcome = {k: outcome[k] for k in ("data", "consent")}
     result = client.post(url, json={"status": "accepted", "outcome": outcome},
                          headers=auth("victim-first")).get_json()
     assert result["outcome"]["shared"] is True

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.audit.conftest import SUBJECT, seeded, sign_now  # noqa: F401
-from tests.sharing.conftest import auth, send  # noqa: F401
+from tests.sharing.conftest import auth, consented, send  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

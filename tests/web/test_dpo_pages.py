@@ -12,7 +12,7 @@ from hub import db
 from hub.ledger.projection import AuditEvent
 from hub.people.models import Person
 from tests.audit.conftest import SUBJECT, seeded  # noqa: F401
-from tests.sharing.conftest import auth, send  # noqa: F401
+from tests.sharing.conftest import auth, consented, send  # noqa: F401
 from tests.web.conftest import csrf_token
 
 DPO_PAGES = ["/console/dpo/disclosures", "/console/dpo/subject-access", "/console/dpo/agreements",
