@@ -14,13 +14,13 @@ from flask.views import MethodView
 
 from hub import db
 from hub.api import examples
+from hub.api.fields import code, identifier, no_repeats
 from hub.api.guards import Blueprint
 from hub.api.problems import BODY, problems
 from hub.consent import services
 from hub.oauth.protector import current_partner_id, requires
 
 blp = Blueprint("consents", __name__, description="Consent records and their withdrawal")
-CODE = ma.validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 
 class ConsentRecordInSchema(ma.Schema):
@@ -28,10 +28,10 @@ class ConsentRecordInSchema(ma.Schema):
         metadata={"description": "When consent was given (default now)"}
     )
     purposes = ma.fields.List(
-        ma.fields.String(validate=CODE), required=True, validate=ma.validate.Length(1, 20)
+        code(), required=True, validate=[ma.validate.Length(1, 20), no_repeats]
     )
     recipients = ma.fields.List(
-        ma.fields.String(validate=CODE), required=True, validate=ma.validate.Length(1, 50)
+        identifier(), required=True, validate=[ma.validate.Length(1, 50), no_repeats]
     )
     explicit = ma.fields.Boolean(
         load_default=False, metadata={"description": "An express statement (UK GDPR Art 9(2)(a))"}

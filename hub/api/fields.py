@@ -43,6 +43,12 @@ CODE = Shape(CODE_PATTERN, "a code: a letter or digit, then up to 63 of A-Za-z0-
 FIELD_NAME = Shape(FIELD_PATTERN, "a field name: a letter, then up to 63 of A-Za-z0-9_.")
 
 
+def no_repeats(value: list[Any]) -> None:
+    """A list that names each thing once (the ledger refuses repeated items)."""
+    if len(set(map(str, value))) != len(value):
+        raise ma.ValidationError("Must not repeat items.")
+
+
 def identifier(**kwargs: Any) -> ma.fields.String:
     """A string in the ledger's identifier shape (partner ids, references)."""
     return ma.fields.String(validate=IDENTIFIER, **kwargs)

@@ -28,13 +28,20 @@ def view(row: ConsentRecordRow) -> dict[str, Any]:
     }
 
 
+# No record kept under the hub's regime can predate the Data Protection Act 1998's era; an
+# earlier date is a typing error, not a consent.
+EARLIEST_CONSENT = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
+
+
 def record(
     session: Session, sender: str, body: Mapping[str, Any], now: dt.datetime
 ) -> ConsentRecordRow:
-    """Keep a new consent record for ``sender``; it cannot be given in the future."""
+    """Keep a new consent record for ``sender``; given no later than now, nor before 1990."""
     given_at = body.get("given_at") or now
     if given_at > now:
         raise ValidationFailed("given_at must not be in the future")
+    if given_at < EARLIEST_CONSENT:
+        raise ValidationFailed("given_at must not be before 1990-01-01")
     row = ConsentRecordRow(
         id=str(uuid.uuid4()),
         sender_id=sender,

@@ -288,7 +288,8 @@ def _field_names(event: Mapping[str, Any]) -> set[str]:
 def event_time(when: dt.datetime | None = None) -> str:
     """RFC 3339 UTC with microseconds, the one time format entries use."""
     when = (when or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat pads the year to four digits; strftime's %Y does not on glibc (year 900).
+    return when.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def make_event(

@@ -280,3 +280,39 @@ def test_an_identifier_that_normalises_to_nothing_is_no_500(client, get_token):
         "/api/v1/referrals", json=body, headers={"Authorization": f"Bearer {token}"}
     )
     assert response.status_code in (201, 403, 422), response.get_json()
+
+
+def test_a_consent_record_naming_a_recipient_twice_is_a_422_not_a_500(client, get_token):
+    """Found by the conformance fuzzer: the ledger refuses repeated items, so the API must."""
+    token = get_token("victim-first", "referrals:write referrals:read")
+    body = {"purposes": ["target_hardening"], "recipients": ["leics-target-hardening"] * 2}
+    response = client.post(
+        "/api/v1/consents", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    problem = _problem(response, 422)
+    assert problem["errors"][0]["pointer"].startswith("#/recipients")
+
+
+@pytest.mark.parametrize("given_at", ["0900-11-30T04:40:44Z", "1989-12-31T23:59:59Z"])
+def test_a_consent_given_before_1990_is_a_422_not_a_500(client, get_token, given_at):
+    """Found by the conformance fuzzer: year 900 reached the ledger as an unpadded year."""
+    token = get_token("victim-first", "referrals:write referrals:read")
+    body = {
+        "purposes": ["target_hardening"],
+        "recipients": ["leics-target-hardening"],
+        "given_at": given_at,
+    }
+    response = client.post(
+        "/api/v1/consents", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    _problem(response, 422)
+
+
+def test_entry_times_always_have_four_digit_years():
+    import datetime as dt
+
+    from hub.ledger.events import event_time
+
+    assert event_time(dt.datetime(900, 1, 2, 3, 4, 5, tzinfo=dt.UTC)) == (
+        "0900-01-02T03:04:05.000000Z"
+    )
