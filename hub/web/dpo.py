@@ -311,6 +311,6 @@ def notice_decision(index: int) -> BaseResponse:
     return redirect(url_for("console.dpo.notice", index=index), code=303)
 
 
-from hub.web import dpo_reports  # noqa: E402,F401 - registers the report routes on bp
+from hub.web import dpo_reports, security_trail  # noqa: E402,F401 - register routes on bp
 
 console.register_blueprint(bp)
