@@ -22,7 +22,7 @@ from hub.api.fields import (
     split_rejected,
 )
 from hub.api.guards import Blueprint
-from hub.api.ledger import InclusionSchema
+from hub.api.ledger import EntrySchema, InclusionSchema
 from hub.api.policy_errors import policy_request
 from hub.api.problems import BODY, ProblemReasonSchema, ProblemSchema, problems
 from hub.errors import PROBLEM_MEDIA_TYPE, HubError
@@ -85,29 +85,10 @@ class StatusSchema(ma.Schema):
     )
 
 
-class ReceiptSchema(ma.Schema):
+class ReceiptSchema(EntrySchema):
     """The holder's own view of its ledger entry, enough to recompute the leaf offline
     (docs/ledger.md), plus the proof once a checkpoint covers it."""
 
-    index = ma.fields.Integer(required=True, metadata={"description": "Ledger leaf index"})
-    leaf_hash = ma.fields.String(required=True, metadata={"description": "base64"})
-    format = ma.fields.Integer(
-        required=True,
-        validate=ma.validate.OneOf([1, 2]),
-        metadata={"description": "1: leaf over the entry; 2: leaf over salted member digests"},
-    )
-    entry = ma.fields.Dict(
-        required=True, metadata={"description": "The members of the entry the holder may read"}
-    )
-    salts = ma.fields.Dict(
-        keys=ma.fields.String(),
-        values=ma.fields.String(),
-        metadata={"description": "Format 2: base64 salt of each member in entry"},
-    )
-    digests = ma.fields.List(
-        ma.fields.String(),
-        metadata={"description": "Format 2: base64 digests of the members not disclosed"},
-    )
     checkpoint = ma.fields.String(
         metadata={"description": "Signed note covering the leaf, once one is signed"}
     )
