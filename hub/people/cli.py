@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import getpass
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
@@ -103,30 +104,33 @@ def users_list() -> None:
             )
 
 
+def _change_person(email: str, change: Callable[[Any, Any], object], done: str) -> None:
+    """Apply one account change to the person with ``email``, commit, say what happened."""
+    with _session(_settings()) as session:
+        try:
+            change(session, accounts.get(session, email))
+        except accounts.PeopleError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    click.echo(done)
+
+
 @users.command("disable")
 @click.argument("email")
 def users_disable(email: str) -> None:
     """Disable a person and end their sessions now."""
-    with _session(_settings()) as session:
-        try:
-            accounts.disable(session, accounts.get(session, email))
-        except accounts.PeopleError as exc:
-            raise click.ClickException(str(exc)) from None
-        session.commit()
-    click.echo("disabled; every session of this person has ended")
+    _change_person(email, accounts.disable, "disabled; every session of this person has ended")
 
 
 @users.command("reset-mfa")
 @click.argument("email")
 def users_reset_mfa(email: str) -> None:
     """Forget the person's authenticator, keys and recovery codes; they enrol again at sign-in."""
-    with _session(_settings()) as session:
-        try:
-            accounts.reset_mfa(session, accounts.get(session, email))
-        except accounts.PeopleError as exc:
-            raise click.ClickException(str(exc)) from None
-        session.commit()
-    click.echo("second factors reset: the next sign-in with the password enrols a new one")
+    _change_person(
+        email,
+        accounts.reset_mfa,
+        "second factors reset: the next sign-in with the password enrols a new one",
+    )
 
 
 @users.command("code")
