@@ -115,10 +115,22 @@ def _pin_log_origin(app: Flask, settings: Settings) -> None:
 
 def _load_signing_key(app: Flask, settings: Settings) -> None:
     """Load the hub's checkpoint key if ``hub init`` made it; ``/readyz`` reports if not."""
+    from hub.ledger import sequencer
     from hub.ledger.checkpoint import ensure_signing_key
 
     path = settings.signing_key_file
-    app.extensions["hub.signing_key"] = ensure_signing_key(path) if path.exists() else None
+    key = ensure_signing_key(path) if path.exists() else None
+    app.extensions["hub.signing_key"] = key
+    sequencer.configure(
+        app.extensions["hub.engine"],
+        sequencer.Config(
+            signing_key=key,
+            origin=settings.log_origin,
+            checkpoint_every=settings.checkpoint_every,
+            checkpoint_interval=settings.checkpoint_interval,
+            wait=settings.sequencer_wait,
+        ),
+    )
 
 
 def _load_catalogues(app: Flask, settings: Settings) -> None:

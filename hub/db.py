@@ -158,9 +158,32 @@ def _md5(value: str | None) -> str | None:
     return hashlib.md5(value.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+class HubSession(Session):
+    """A session whose ``commit()`` returns only once the ledger entries it appended
+    (deferred, :func:`hub.ledger.store.append_entries`) are sequenced.
+
+    So nothing a request committed is answered, shown or delivered before its entry has an
+    index (no entry, no release). Raises
+    :class:`~hub.ledger.sequencer.SequencingDelayed` after the bounded wait.
+    """
+
+    def commit(self) -> None:
+        super().commit()
+        pending = self.info.pop("hub.ledger.pending", None)
+        if pending:
+            from hub.ledger import sequencer
+
+            sequencer.settle(self, pending)
+
+
+@event.listens_for(HubSession, "after_rollback")
+def _forget_pending(session: Session) -> None:
+    session.info.pop("hub.ledger.pending", None)
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (we return them from services)."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    return sessionmaker(bind=engine, expire_on_commit=False, class_=HubSession)
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -7,7 +7,14 @@ from hub.audit.models import LedgerCheckRun, NoticeDecision, SubjectAccessReques
 from hub.consent.models import ConsentRecordRow
 from hub.db import Base
 from hub.delivery.models import OutboxMessage
-from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerOrigin
+from hub.ledger.models import (
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerHead,
+    LedgerNode,
+    LedgerOrigin,
+    LedgerUnsequenced,
+)
 from hub.ledger.projection import AuditEvent, AuditRecipient, AuditSubject
 from hub.oauth.models import AccessToken, UsedAssertion
 from hub.partners.models import Partner
@@ -39,6 +46,7 @@ __all__ = [
     "LedgerHead",
     "LedgerNode",
     "LedgerOrigin",
+    "LedgerUnsequenced",
     "LedgerCheckRun",
     "NoticeDecision",
     "OutboxMessage",

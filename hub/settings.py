@@ -23,6 +23,11 @@ _FALSE = {"0", "false", "no", "off", ""}
 PASSWORD_HASH_PROFILES = ("rfc9106_low_memory", "rfc9106_high_memory", "cheapest")
 
 
+# gunicorn worker models the hub supports: threaded workers (the default: a request stuck
+# on a slow dependency holds a thread, not the worker) or one request per process.
+WORKER_CLASSES = frozenset({"gthread", "sync"})
+
+
 class SettingsError(ValueError):
     """Raised with every problem found in the environment, one per line."""
 
@@ -81,6 +86,13 @@ class Settings:
     # gunicorn (production): a worker silent this long is restarted; shutdown waits this long.
     worker_timeout: int = 60
     worker_graceful_timeout: int = 30
+    # gunicorn's worker model and counts (README "Deployment: several hub processes").
+    worker_class: str = "gthread"
+    workers: int = 4
+    threads: int = 4
+    # How long a request waits for the sequencer to give its ledger entry an index before
+    # answering 503 (its entry is kept and sequenced later; docs/ledger.md "Sequencing").
+    sequencer_wait: float = 10.0
 
     # -- derived paths -------------------------------------------------------------------
     @property
@@ -212,6 +224,10 @@ class Settings:
         integer("DB_NETWORK_TIMEOUT", "db_network_timeout", 3, 3600)
         integer("WORKER_TIMEOUT", "worker_timeout", 5, 3600)
         integer("WORKER_GRACEFUL_TIMEOUT", "worker_graceful_timeout", 1, 3600)
+        text("WORKER_CLASS", "worker_class")
+        integer("WORKERS", "workers", 1, 256)
+        integer("THREADS", "threads", 1, 256)
+        seconds("SEQUENCER_WAIT", "sequencer_wait", 0.01, 600)
         values.update(overrides)
         if problems:
             raise SettingsError(problems)
@@ -249,6 +265,8 @@ class Settings:
         problems.extend(self._console_problems())
         if self.db_lock_timeout > self.db_statement_timeout:
             problems.append("HUB_DB_LOCK_TIMEOUT: must not exceed HUB_DB_STATEMENT_TIMEOUT")
+        if self.worker_class not in WORKER_CLASSES:
+            problems.append(f"HUB_WORKER_CLASS: one of {', '.join(sorted(WORKER_CLASSES))}")
         if self.production:
             problems.extend(self._production_problems())
         if problems:

@@ -169,15 +169,23 @@ def _log_outcome(message: OutboxMessage, outcome: Outcome) -> None:
 def tick_checkpoint(
     sessions: sessionmaker[Session], key: Ed25519PrivateKey | None, settings: Settings
 ) -> bool:
-    """Apply the ledger's checkpoint policy once; True if a new checkpoint was signed.
+    """Sequence stragglers, then apply the ledger's checkpoint policy once; True if a new
+    checkpoint was signed.
 
     A refusal (the store disagrees with itself or with the last checkpoint) is logged and
     the worker carries on delivering: the ledger never signs a forked history, and
     ``hub log verify`` names the damage.
     """
+    from hub.ledger import sequencer
     from hub.ledger.checkpoint import maybe_checkpoint
     from hub.ledger.errors import LedgerError
 
+    with sessions() as session:
+        # Entries whose request died before its batch (a crash, a timeout) are sequenced
+        # here at the latest, releasing what they carry (docs/ledger.md "Sequencing").
+        swept = sequencer.sweep(session)
+        if swept:
+            log.info("sequencer_swept", entries=swept)
     if key is None:
         return False
     with sessions() as session:

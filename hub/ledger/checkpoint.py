@@ -109,8 +109,10 @@ def sign_checkpoint(
     :class:`InconsistentCheckpoint` (and signs nothing) if the store no longer agrees with
     itself or with the last signed checkpoint.
     """
+    from hub.ledger import sequencer
     from hub.ledger.origin import pin_origin
 
+    sequencer.lock(session)  # the sequencer's lock order: sequencer lock, then head
     frontier = store.lock_head(session)
     pin_origin(session, origin)
     size, root = frontier.size, frontier.root()

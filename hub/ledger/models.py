@@ -38,8 +38,36 @@ class LedgerEntry(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     format: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=1, server_default="1")
     salts: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The ``ledger_unsequenced`` id this entry was sequenced from (NULL for entries older
+    # than the sequencer): a waiting request finds its index by it. Not part of the leaf.
+    pending_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
 
     __table_args__ = (CheckConstraint("idx >= 0", name="idx_non_negative"),)
+
+
+class LedgerUnsequenced(Base):
+    """An entry committed by a request but not yet given an index (docs/ledger.md).
+
+    The request transaction validates, canonicalises, salts and hashes the event and
+    commits it here with the disclosure; the sequencer (:mod:`hub.ledger.sequencer`) moves
+    rows into ``ledger_entries`` in ``id`` order, in batches, and deletes them. ``release``
+    names what becomes visible once the entry has its index (a disclosure id), or is NULL.
+    """
+
+    __tablename__ = "ledger_unsequenced"
+    # Ids are never reused (on SQLite a plain rowid would be, once the table empties):
+    # ``ledger_entries.pending_id`` refers to them for ever.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    entry: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    format: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    salts: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    release: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class LedgerNode(Base):

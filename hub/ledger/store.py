@@ -1,7 +1,8 @@
 """Append events to the ledger and answer roots and proofs from the database.
 
-Appends run inside the caller's transaction: they flush, never commit, so a disclosure and
-its entry commit together or not at all (docs/architecture.md: no entry, no release). Every root or
+Appends run inside the caller's transaction: they insert unsequenced entries, never commit,
+so a disclosure and its entry commit together or not at all (docs/architecture.md: no entry,
+no release); the sequencer (:mod:`hub.ledger.sequencer`) gives them indexes. Every root or
 proof reads the O(log n) completed subtrees its plan names, in one query.
 """
 
@@ -9,22 +10,30 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import cast
 
-from sqlalchemy import Table, func, insert, or_, select, update
+from sqlalchemy import Table, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
-from hub.ledger import merkle, projection, salted
+from hub.ledger import merkle, salted
 from hub.ledger.errors import CorruptStore, IndexOutOfRange
 from hub.ledger.events import PUBLIC_TYPES, member_slots, validate_event
-from hub.ledger.models import HEAD_ID, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
+from hub.ledger.models import (
+    HEAD_ID,
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerHead,
+    LedgerNode,
+    LedgerUnsequenced,
+)
 
 _entries = cast(Table, LedgerEntry.__table__)
 _nodes = cast(Table, LedgerNode.__table__)
 _head = cast(Table, LedgerHead.__table__)
+_unsequenced = cast(Table, LedgerUnsequenced.__table__)
 
 
 def canonical_entry(event: dict[str, object]) -> bytes:
@@ -69,48 +78,83 @@ def append_entry(session: Session, event: dict[str, object]) -> LedgerEntry:
     return append_entries(session, [event])[0]
 
 
-def append_entries(session: Session, events: Iterable[dict[str, object]]) -> list[LedgerEntry]:
+def append_entries(
+    session: Session,
+    events: Iterable[dict[str, object]],
+    *,
+    deferred: bool = False,
+    release: Sequence[str | None] | None = None,
+) -> list[LedgerEntry]:
     """Append events in order, as one batch, inside the caller's transaction.
 
-    Validation, canonicalisation and the leaf hashes happen before the head is locked, so
-    the lock is held only for the tree and the inserts. Public governance events keep
-    format 1; every other event is salted (format 2), with the salts of the whole batch
-    drawn in one ``os.urandom`` call.
+    Validation, canonicalisation, salts (format 2; none for public governance events, which
+    keep format 1) and leaf hashes are computed here, off the sequencer's critical section,
+    and the events are inserted as unsequenced rows (``ledger_unsequenced``). Then:
+
+    - by default the sequencer runs inline (:func:`hub.ledger.sequencer.sequence_pending`):
+      the returned entries have their ``index`` at once, and the sequencer lock is held
+      until the caller's transaction ends. For rare writes (corrections, erasures, consent,
+      governance, the CLI) and for callers that need the index before they commit.
+    - ``deferred=True`` (the request hot path): the head is not touched. The returned
+      entries are transient, with ``index`` None, until the caller commits; a
+      :class:`hub.db.HubSession`'s ``commit()`` then waits for their batch
+      (:func:`hub.ledger.sequencer.settle`) and sets ``index`` before it returns.
+
+    ``release`` gives, per event, what becomes visible when it is sequenced
+    (``"disclosure:<id>"``, see :data:`hub.ledger.sequencer.RELEASERS`) or None.
     """
+    from hub.ledger import sequencer
+
     events = list(events)
     blobs = [canonical_entry(event) for event in events]
     if not blobs:
         return []
+    releases = list(release) if release is not None else [None] * len(blobs)
+    if len(releases) != len(blobs):
+        raise ValueError("one release per event")
     sizes = [_salts_size(event) for event in events]
     pool = os.urandom(sum(sizes))
+    now = utcnow()
     rows: list[dict[str, object]] = []
     offset = 0
-    for blob, size in zip(blobs, sizes, strict=True):
+    for blob, size, ref in zip(blobs, sizes, releases, strict=True):
         if not size:
             leaf = merkle.leaf_hash(blob)
-            rows.append({"entry": blob, "format": 1, "salts": None, "leaf_hash": leaf})
-            continue
-        salts = pool[offset : offset + size]
-        offset += size
-        leaf = merkle.leaf_hash(salted.stored_leaf_input(blob, salts))
-        rows.append({"entry": blob, "format": 2, "salts": salts, "leaf_hash": leaf})
-    frontier = lock_head(session)
-    start, now = frontier.size, utcnow()
-    entry_rows, node_rows = [], []
-    for offset, row in enumerate(rows):
-        entry_rows.append({**row, "index": start + offset, "created_at": now})
-        for level, index, value in frontier.append(cast(bytes, row["leaf_hash"])):
-            node_rows.append({"level": level, "idx": index, "hash": value})
-    entries = list(session.scalars(insert(LedgerEntry).returning(LedgerEntry), entry_rows))
-    if node_rows:
-        session.execute(insert(_nodes), node_rows)
-    session.execute(
-        update(_head)
-        .where(_head.c.id == HEAD_ID)
-        .values(size=frontier.size, frontier=frontier.to_bytes())
-    )
-    projection.record_entries(session, entries)  # same transaction: the audit index
-    session.flush()
+            salts = None
+        else:
+            salts = pool[offset : offset + size]
+            offset += size
+            leaf = merkle.leaf_hash(salted.stored_leaf_input(blob, salts))
+        rows.append(
+            {
+                "entry": blob,
+                "format": 2 if size else 1,
+                "salts": salts,
+                "leaf_hash": leaf,
+                "created_at": now,
+                "release": ref,
+            }
+        )
+    ids = session.scalars(
+        insert(_unsequenced).returning(_unsequenced.c.id, sort_by_parameter_order=True), rows
+    ).all()
+    entries = [
+        LedgerEntry(
+            entry=row["entry"],
+            format=row["format"],
+            salts=row["salts"],
+            leaf_hash=row["leaf_hash"],
+            created_at=now,
+            pending_id=pending_id,
+        )
+        for row, pending_id in zip(rows, ids, strict=True)
+    ]
+    if deferred:
+        sequencer.remember(session, entries)
+        return entries
+    assigned = sequencer.sequence_pending(session)
+    for entry in entries:
+        entry.index = assigned[cast(int, entry.pending_id)]
     return entries
 
 

@@ -327,7 +327,7 @@ def _delivered(session: Session, alert_ids: list[str]) -> dict[str, list[Disclos
         return found
     rows = session.scalars(
         select(Disclosure)
-        .where(Disclosure.alert_id.in_(alert_ids))
+        .where(Disclosure.alert_id.in_(alert_ids), Disclosure.ledger_index.is_not(None))
         .order_by(Disclosure.recipient_id)
     )
     for disclosure in rows:

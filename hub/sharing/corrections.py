@@ -42,6 +42,7 @@ from hub.sharing.crypto import seal
 from hub.sharing.disclosures import payload_bytes
 from hub.sharing.models import Disclosure, InboxItem, new_id
 from hub.sharing.referrals import PolicyRefused, actor_for, decide_message
+from hub.sharing.release import released
 from hub.sharing.subjects import subject_commitments
 from hub.sharing.views import released_data
 
@@ -253,7 +254,7 @@ def checkpoint_if_due(session: Session, ctx: SharingContext) -> None:
 def _own_disclosure(session: Session, sender: str, disclosure_id: str) -> Disclosure:
     """The caller's own disclosure, row-locked; 404 for anyone else, recipient included."""
     disclosure = session.get(Disclosure, disclosure_id, with_for_update=True)
-    if disclosure is None or disclosure.sender_id != sender:
+    if not released(disclosure) or disclosure.sender_id != sender:
         raise NotFound("no such referral sent by you")
     return disclosure
 

@@ -1,9 +1,12 @@
 """Recording decisions: a disclosure (sealed payload, ledger entry, inbox item, outbox row)
 or a refusal (ledger entry only), many at a time.
 
-Everything a batch records is flushed in the caller's transaction, ledger entries included,
-so a disclosure exists only together with its entry: if the ledger cannot be written the
-transaction fails and nothing is released (fail closed).
+Everything a batch records is flushed in the caller's transaction, ledger entries included
+(as unsequenced entries), so a disclosure exists only together with its entry: if the ledger
+cannot be written the transaction fails and nothing is released (fail closed). The inbox item
+and outbox row are created by the sequencer batch that gives the entry its index
+(:mod:`hub.sharing.release`); until then the disclosure's ``ledger_index`` is NULL and it is
+invisible.
 """
 
 from __future__ import annotations
@@ -11,16 +14,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.db import utcnow
-from hub.delivery.outbox import enqueue
 from hub.ledger import store
-from hub.ledger.checkpoint import maybe_checkpoint, sign_checkpoint
 from hub.ledger.events import (
     disclosure_event,
     payload_digest,
@@ -28,26 +29,33 @@ from hub.ledger.events import (
     validate_event,
 )
 from hub.ledger.models import LedgerEntry
-from hub.partners.models import Partner
 from hub.policy import Decision
 from hub.sharing.context import SharingContext
 from hub.sharing.crypto import seal
-from hub.sharing.models import Disclosure, InboxItem, new_id
+from hub.sharing.models import Disclosure, new_id
 
 
 @dataclasses.dataclass
 class Recorded:
-    """One decision as recorded: the disclosure (when released) and its ledger index."""
+    """One decision as recorded: the disclosure (when released) and its ledger entry.
+
+    With ``record_all(..., deferred=True)`` the entry's index (and the disclosure's
+    ``ledger_index``) is known only once the caller's commit has returned.
+    """
 
     decision: Decision
-    ledger_index: int
-    leaf_hash: bytes = b""
+    entry: LedgerEntry
     disclosure: Disclosure | None = None
-    inbox_item: InboxItem | None = None
-    # Set when this transaction signed a checkpoint (it then covers the entry).
-    checkpoint_signed: bool = False
-    # The appended row (its salts make the sender's receipt without reading it back).
-    entry: LedgerEntry | None = None
+
+    @property
+    def ledger_index(self) -> int:
+        if self.entry.index is None:
+            raise RuntimeError("the entry is not sequenced yet: commit first")
+        return self.entry.index
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return bytes(self.entry.leaf_hash)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +67,17 @@ class Pending:
     kind: str = "referral"
     alert_id: str | None = None
     justification: str | None = None
+
+
+def settled(results: Sequence[Recorded]) -> None:
+    """After a deferred ``record_all``'s commit: copy each entry's index to its disclosure.
+
+    The sequencer wrote ``ledger_index`` in its own transaction; this sets the loaded
+    objects to match without marking them changed.
+    """
+    for result in results:
+        if result.disclosure is not None:
+            set_committed_value(result.disclosure, "ledger_index", result.ledger_index)
 
 
 def payload_bytes(released: Any) -> bytes:
@@ -73,9 +92,18 @@ def _iso(value: Any) -> str:
 
 
 def record_all(
-    session: Session, ctx: SharingContext, actor: dict[str, str], pending: Sequence[Pending]
+    session: Session,
+    ctx: SharingContext,
+    actor: dict[str, str],
+    pending: Sequence[Pending],
+    *,
+    deferred: bool = False,
 ) -> list[Recorded]:
-    """Record every pending decision in order; one ledger append for the lot."""
+    """Record every pending decision in order; one ledger append for the lot.
+
+    ``deferred`` (the request hot path): the entries are sequenced after the caller
+    commits (see :func:`hub.ledger.store.append_entries`); otherwise in this transaction.
+    """
     now = utcnow()
     events: list[dict[str, Any]] = []
     prepared: list[tuple[Pending, Disclosure | None]] = []
@@ -87,22 +115,16 @@ def record_all(
         validate_event(event, ctx.field_names)
         events.append(event)
         prepared.append((item, disclosure))
-    entries = store.append_entries(session, events)
-    results = []
-    recipients = _partners(session, {d.recipient_id for _, d in prepared if d is not None})
-    for (item, disclosure), entry in zip(prepared, entries, strict=True):
-        result = Recorded(item.decision, entry.index, bytes(entry.leaf_hash), entry=entry)
+    for _, disclosure in prepared:
         if disclosure is not None:
-            disclosure.ledger_index = entry.index
             session.add(disclosure)
-            result.disclosure = disclosure
-            result.inbox_item = _deliver(session, recipients[disclosure.recipient_id], disclosure)
-        results.append(result)
-    session.flush()
-    if entries and _checkpoint_if_due(session, ctx, entries[0].index, entries[-1].index + 1):
-        for result in results:
-            result.checkpoint_signed = True
-    return results
+    session.flush()  # the disclosures exist (invisible) before their entries release them
+    releases = [None if d is None else f"disclosure:{d.id}" for _, d in prepared]
+    entries = store.append_entries(session, events, deferred=deferred, release=releases)
+    return [
+        Recorded(item.decision, entry, disclosure)
+        for (item, disclosure), entry in zip(prepared, entries, strict=True)
+    ]
 
 
 def _prepare_disclosure(
@@ -185,52 +207,3 @@ def _refusal_event(actor: dict[str, str], item: Pending) -> dict[str, Any]:
         fields_withheld=[{"field": w.field, "reason": str(w.reason)} for w in decision.withheld],
         reasons=sorted({str(r.reason) for r in decision.refusals}),
     )
-
-
-def _partners(session: Session, ids: set[str]) -> dict[str, Partner]:
-    return {pid: session.get_one(Partner, pid) for pid in ids}
-
-
-def _deliver(session: Session, recipient: Partner, disclosure: Disclosure) -> InboxItem:
-    """Put the disclosure in the recipient's inbox and, if it has a webhook, the outbox."""
-    item = InboxItem(
-        id=new_id(),
-        recipient_id=recipient.id,
-        disclosure_id=disclosure.id,
-        kind=disclosure.kind,
-        created_at=disclosure.created_at,
-    )
-    session.add(item)
-    enqueue(session, recipient, item)
-    return item
-
-
-_time_rule_checked = [0.0]  # monotonic time this process last evaluated the T rule
-
-
-def _checkpoint_if_due(session: Session, ctx: SharingContext, first: int, size: int) -> bool:
-    """Apply the N-entries-or-T-seconds checkpoint policy; True if a checkpoint was signed.
-
-    The head lock is held until commit, so the common case must cost no query: the N rule
-    is arithmetic on the indexes just appended (a multiple of N was crossed), and the T rule
-    (which queries) is evaluated at most once per interval per process. ``hub worker`` also
-    applies the T rule when nobody is appending.
-    """
-    if ctx.signing_key is None:
-        return False
-    settings = ctx.settings
-    if first // settings.checkpoint_every != size // settings.checkpoint_every:
-        sign_checkpoint(session, ctx.signing_key, settings.log_origin)
-        return True
-    now = time.monotonic()
-    if now - _time_rule_checked[0] < settings.checkpoint_interval:
-        return False
-    _time_rule_checked[0] = now
-    signed = maybe_checkpoint(
-        session,
-        ctx.signing_key,
-        settings.log_origin,
-        every=settings.checkpoint_every,
-        interval=settings.checkpoint_interval,
-    )
-    return signed is not None

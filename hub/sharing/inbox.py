@@ -16,6 +16,7 @@ from hub.ledger import store
 from hub.ledger.events import consultation_event
 from hub.sharing.context import SharingContext
 from hub.sharing.models import Disclosure, InboxItem
+from hub.sharing.release import released
 from hub.sharing.views import inbox_item_view, recipient_view, sender_view
 
 PAGE_LIMIT = 100
@@ -50,8 +51,9 @@ def read_inbox(
     items = items[:limit]
     views = [inbox_item_view(session, item, ctx.master_key) for item in items]
     disclosures = [session.get_one(Disclosure, item.disclosure_id) for item in items]
-    store.append_entries(session, [consultation_for(partner_id, d) for d in disclosures])
-    session.commit()
+    events = [consultation_for(partner_id, d) for d in disclosures]
+    store.append_entries(session, events, deferred=True)
+    session.commit()  # returns once the consultations are sequenced: then the views go out
     return {
         "items": views,
         "next_cursor": str(items[-1].seq) if items else str(cursor),
@@ -67,11 +69,12 @@ def referral_for(
     A recipient's read is a consultation and is logged; the sender's view holds no values.
     """
     disclosure = session.get(Disclosure, disclosure_id)
-    if disclosure is None or partner_id not in {disclosure.sender_id, disclosure.recipient_id}:
+    parties = {disclosure.sender_id, disclosure.recipient_id} if released(disclosure) else set()
+    if disclosure is None or partner_id not in parties:
         raise NotFound("no such referral sent by or to you")
     if partner_id == disclosure.sender_id:
         return sender_view(session, ctx.master_key, disclosure)
     view = recipient_view(session, ctx.master_key, disclosure)
-    store.append_entry(session, consultation_for(partner_id, disclosure))
-    session.commit()
+    store.append_entries(session, [consultation_for(partner_id, disclosure)], deferred=True)
+    session.commit()  # returns once the consultation is sequenced
     return view

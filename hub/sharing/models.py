@@ -93,7 +93,9 @@ class Disclosure(Base):
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     master_key_id: Mapped[str] = mapped_column(String(16))
     payload_digest: Mapped[str] = mapped_column(String(71))
-    ledger_index: Mapped[int] = mapped_column(BigInteger)
+    # NULL until the sequencer gives the disclosure's entry its index; until then the
+    # disclosure is invisible (no entry, no release: hub.sharing.release).
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="sent")
     # The outcome carried back to the sender: itself a disclosure, under a return flow.
     outcome_id: Mapped[str | None] = mapped_column(ForeignKey("disclosures.id"), default=None)
@@ -139,4 +141,7 @@ class IdempotencyRecord(Base):
     request_digest: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[str] = mapped_column(Text)  # JSON; never personal data (names only)
+    # The unsequenced ledger entry of the answer: committed with the referral, before its
+    # index exists, so a replay adds the receipt (201) or ``ledger_index`` (403) from it.
+    pending_entry: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,11 +7,10 @@ reason whether you share or not). The use case owns its transaction.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -22,12 +21,13 @@ from hub.agreements.services import LivePolicy, live_policy
 from hub.consent.services import cited_records
 from hub.db import utcnow
 from hub.errors import Conflict, HubError, field_pointer, problem_body
+from hub.ledger import sequencer
 from hub.ledger.access import Reader
-from hub.ledger.service import receipt, view_of
+from hub.ledger.service import receipt, with_proof
 from hub.policy import Decision, RequestValidationError, decide
 from hub.policy.consent import ConsentRecord
 from hub.sharing.context import SharingContext
-from hub.sharing.disclosures import Pending, Recorded, record_all
+from hub.sharing.disclosures import Pending, Recorded, record_all, settled
 from hub.sharing.models import IdempotencyRecord
 from hub.sharing.subjects import subject_commitments
 
@@ -97,6 +97,10 @@ def pending_for(
 
 def created_body(session: Session, recorded: Recorded) -> dict[str, Any]:
     """The 201 body: what left, what was held back and why, and the ledger receipt."""
+    return {**_created_members(recorded), "receipt": fresh_receipt(session, recorded)}
+
+
+def _created_members(recorded: Recorded) -> dict[str, Any]:
     decision = recorded.decision
     assert recorded.disclosure is not None
     return {
@@ -113,36 +117,31 @@ def created_body(session: Session, recorded: Recorded) -> dict[str, Any]:
             "digest": f"sha256:{decision.agreement_digest}",
         },
         "basis": list(decision.basis),
-        "receipt": fresh_receipt(session, recorded),
     }
 
 
 def refused_body(decision: Decision, ledger_index: int) -> dict[str, Any]:
     """The 403 problem: every reason, and where the refusal sits on the ledger."""
+    return {**_refused_members(decision), "ledger_index": ledger_index}
+
+
+def _refused_members(decision: Decision) -> dict[str, Any]:
     return problem_body(
         403,
         f"Nothing may be shared with {decision.recipient} for {decision.purpose}; see reasons.",
         problem="policy-refused",
         reasons=[{"reason": str(r.reason), "detail": r.detail} for r in decision.refusals],
-        ledger_index=ledger_index,
     )
 
 
 def fresh_receipt(session: Session, recorded: Recorded) -> dict[str, Any]:
-    """The receipt for an entry appended in this transaction, without re-reading it.
+    """The receipt for an entry sequenced just now, without re-reading the entry.
 
-    It is the sender's (the actor's) view of its entry. Only a checkpoint signed in this
-    same transaction can cover it; otherwise the proof and checkpoint come later from
+    It is the sender's (the actor's) view of its entry, with proof and checkpoint when a
+    checkpoint covers it already; otherwise those come later from
     ``GET /api/v1/referrals/{id}`` or ``/api/v1/log``.
     """
-    reader = Reader(recorded.decision.sender)
-    if recorded.checkpoint_signed:
-        return receipt(session, recorded.ledger_index, reader)
-    view = view_of(recorded.entry, reader) if recorded.entry is not None else None
-    return view or {
-        "index": recorded.ledger_index,
-        "leaf_hash": base64.b64encode(recorded.leaf_hash).decode(),
-    }
+    return with_proof(session, recorded.entry, Reader(recorded.decision.sender))
 
 
 def request_digest(body: Mapping[str, Any]) -> str:
@@ -169,23 +168,22 @@ def send_referral(
             return replay
     policy = live_policy(session, ctx.catalogues)
     decision = decide_message(policy, ctx, sender, body, cited_records(session, sender, body))
-    (recorded,) = record_all(session, ctx, actor_for(sender), [pending_for(ctx, decision, body)])
-    if recorded.disclosure is not None:
-        outcome = Outcome(201, created_body(session, recorded))
-    else:
-        outcome = Outcome(403, refused_body(decision, recorded.ledger_index))
+    (recorded,) = record_all(
+        session, ctx, actor_for(sender), [pending_for(ctx, decision, body)], deferred=True
+    )
+    record = None
     if idempotency_key:
-        session.add(
-            IdempotencyRecord(
-                partner_id=sender,
-                key=idempotency_key,
-                request_digest=digest,
-                status_code=outcome.status,
-                response=json.dumps(outcome.body),
-            )
+        record = IdempotencyRecord(
+            partner_id=sender,
+            key=idempotency_key,
+            request_digest=digest,
+            status_code=201 if recorded.disclosure is not None else 403,
+            response=json.dumps(_unsequenced_body(recorded)),
+            pending_entry=recorded.entry.pending_id,
         )
+        session.add(record)
     try:
-        session.commit()
+        session.commit()  # returns once the entry is sequenced (hub.db.HubSession)
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as it did.
         session.rollback()
@@ -193,7 +191,17 @@ def send_referral(
         if replay is None:
             raise
         return replay
-    return outcome
+    settled([recorded])
+    if recorded.disclosure is not None:
+        return Outcome(201, created_body(session, recorded))
+    return Outcome(403, refused_body(decision, recorded.ledger_index))
+
+
+def _unsequenced_body(recorded: Recorded) -> dict[str, Any]:
+    """The answer without what needs the ledger index (a replay adds it back)."""
+    if recorded.disclosure is not None:
+        return _created_members(recorded)
+    return _refused_members(recorded.decision)
 
 
 def _replay(session: Session, sender: str, key: str, digest: str) -> Outcome | None:
@@ -208,7 +216,14 @@ def _replay(session: Session, sender: str, key: str, digest: str) -> Outcome | N
         raise Conflict(
             "This Idempotency-Key was used with a different request body; use a new key."
         )
-    return Outcome(record.status_code, json.loads(record.response))
+    body = json.loads(record.response)
+    if record.pending_entry is not None:
+        index = sequencer.index_of(session, record.pending_entry)
+        if record.status_code == 201:
+            body["receipt"] = receipt(session, index, Reader(sender))
+        else:
+            body["ledger_index"] = index
+    return Outcome(record.status_code, body)
 
 
 def send_batch(
@@ -230,8 +245,10 @@ def send_batch(
     results: list[dict[str, Any]] = []
     for start in range(0, len(items), _CHUNK):
         chunk = items[start : start + _CHUNK]
-        results.extend(_send_chunk(session, ctx, policy, sender, start, chunk, rejected or {}))
-        session.commit()
+        recorded, finish = _send_chunk(session, ctx, policy, sender, start, chunk, rejected or {})
+        session.commit()  # returns once the chunk's entries are sequenced
+        settled(recorded)
+        results.extend(finish())
     return results
 
 
@@ -243,7 +260,9 @@ def _send_chunk(
     offset: int,
     chunk: Sequence[Any],
     rejected: Mapping[int, list[dict[str, Any]]],
-) -> list[dict[str, Any]]:
+) -> tuple[list[Recorded], Callable[[], list[dict[str, Any]]]]:
+    """Record the chunk (deferred); returns what was recorded and how to build the results
+    once the caller's commit has sequenced it."""
     results: dict[int, dict[str, Any]] = {}
     pending: list[tuple[int, Pending]] = []
     for number, body in enumerate(chunk, start=offset):
@@ -258,18 +277,22 @@ def _send_chunk(
             results[number] = _invalid_item(number, body, exc)
             continue
         pending.append((number, pending_for(ctx, decision, body)))
-    recorded = record_all(session, ctx, actor_for(sender), [p for _, p in pending])
-    for (number, _), item in zip(pending, recorded, strict=True):
-        base = {"index": number, "client_ref": chunk[number - offset].get("client_ref")}
-        if item.disclosure is not None:
-            results[number] = {**base, "status": 201, **_brief(item)}
-        else:
-            results[number] = {
-                **base,
-                "status": 403,
-                "problem": refused_body(item.decision, item.ledger_index),
-            }
-    return [results[n] for n in sorted(results)]
+    recorded = record_all(session, ctx, actor_for(sender), [p for _, p in pending], deferred=True)
+
+    def finish() -> list[dict[str, Any]]:
+        for (number, _), item in zip(pending, recorded, strict=True):
+            base = {"index": number, "client_ref": chunk[number - offset].get("client_ref")}
+            if item.disclosure is not None:
+                results[number] = {**base, "status": 201, **_brief(item)}
+            else:
+                results[number] = {
+                    **base,
+                    "status": 403,
+                    "problem": refused_body(item.decision, item.ledger_index),
+                }
+        return [results[n] for n in sorted(results)]
+
+    return recorded, finish
 
 
 def _brief(recorded: Recorded) -> dict[str, Any]:

@@ -112,7 +112,11 @@ def purge_expired(
 
 
 def _expired(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
-    return (Disclosure.retention_until <= now, Disclosure.erased_at.is_(None))
+    return (
+        Disclosure.retention_until <= now,
+        Disclosure.erased_at.is_(None),
+        Disclosure.ledger_index.is_not(None),  # released only (hub.sharing.release)
+    )
 
 
 def _claim(session: Session, now: dt.datetime, chunk: int) -> Select[Disclosure]:

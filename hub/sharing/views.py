@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hub.errors import NotFound
 from hub.ledger.access import Reader
 from hub.ledger.service import receipt
 from hub.sharing.crypto import MasterKey, PayloadUnavailable, open_sealed
@@ -48,7 +49,7 @@ def _common(session: Session, disclosure: Disclosure, reader: str) -> dict[str, 
         "basis": list(disclosure.basis),
         "created_at": disclosure.created_at.isoformat(),
         "erased": disclosure.erased_at is not None,
-        "receipt": receipt(session, disclosure.ledger_index, Reader(reader)),
+        "receipt": receipt(session, _index(disclosure), Reader(reader)),
     }
 
 
@@ -88,3 +89,10 @@ def inbox_item_view(session: Session, item: InboxItem, master_key: MasterKey) ->
     if item.notice is not None:
         view["notice"] = item.notice
     return view
+
+
+def _index(disclosure: Disclosure) -> int:
+    """A released disclosure's ledger index (callers only show released ones)."""
+    if disclosure.ledger_index is None:
+        raise NotFound("no such referral")
+    return disclosure.ledger_index

@@ -25,6 +25,7 @@ from hub.sharing.context import SharingContext
 from hub.sharing.disclosures import Pending, record_all
 from hub.sharing.models import Disclosure
 from hub.sharing.referrals import actor_for, decide_message
+from hub.sharing.release import released
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "sent": frozenset({"received", "accepted", "declined"}),
@@ -44,7 +45,7 @@ def set_status(
 ) -> dict[str, Any]:
     """Move the caller's received referral on; carry an outcome back if the law allows."""
     referral = session.get(Disclosure, disclosure_id)
-    if referral is None or partner_id not in {referral.sender_id, referral.recipient_id}:
+    if not released(referral) or partner_id not in {referral.sender_id, referral.recipient_id}:
         raise NotFound("no such referral sent by or to you")
     if partner_id != referral.recipient_id:
         raise Conflict("only the recipient changes a referral's status; senders withdraw it")

@@ -23,13 +23,21 @@ from hub.ledger.models import (
     LedgerHead,
     LedgerNode,
     LedgerOrigin,
+    LedgerUnsequenced,
 )
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
 from hub.ledger.projection import PROJECTION_TABLES  # noqa: E402 - appends write it too
 
 LEDGER_TABLES = [
-    *(m.__table__ for m in (LedgerEntry, LedgerNode, LedgerCheckpoint, LedgerHead, LedgerOrigin)),
+    *(m.__table__ for m in (
+            LedgerEntry,
+            LedgerNode,
+            LedgerCheckpoint,
+            LedgerHead,
+            LedgerOrigin,
+            LedgerUnsequenced,
+        )),
     *PROJECTION_TABLES,
 ]
 ORIGIN = "hub.test/ledger"

@@ -1,0 +1,322 @@
+"""The sequencer: gives committed, unsequenced entries their indexes, in batches.
+
+In the manner of Trillian and Tessera, a request never touches the ledger head. Its
+transaction commits the disclosure together with an *unsequenced* entry (table
+``ledger_unsequenced``: canonical JSON, salts and leaf hash already computed), then
+:func:`settle` waits, boundedly, until that entry has an index:
+
+1. it takes the sequencer lock — ``pg_advisory_xact_lock`` on PostgreSQL (held by one
+   transaction of one process at a time, released at commit or when a dead process's
+   connection drops), SQLite's database write lock (``BEGIN IMMEDIATE``) on SQLite;
+2. if its entry is still unsequenced it becomes the leader for one batch
+   (:func:`sequence_pending`): every pending row, oldest first, gets the next index; the
+   subtree hashes, the audit projection and the head are written, the rows are deleted,
+   what they release becomes visible (:data:`RELEASERS`) and a checkpoint is signed when the
+   N-entries-or-T-seconds policy says so — all in the leader's one transaction;
+3. otherwise another request's batch took it along (group commit) and it only reads its
+   index back.
+
+Any process may lead any batch, so there is no leader to fail over: when the process that
+holds the lock dies, PostgreSQL ends its transaction, nothing of the batch is kept and the
+next waiter (in any hub process) sequences the same rows. Rows whose request died before
+settling are swept up by the next batch or by ``hub worker``.
+
+"No entry, no release": a disclosure's inbox item and outbox row are created by the batch
+that sequences its entry (:mod:`hub.sharing.release`), and :meth:`HubSession.commit` does
+not return before the session's entries are sequenced, so no response, inbox item,
+webhook, view or receipt exists for an entry without an index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from typing import cast
+
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Table, delete, exists, insert, select, text, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from hub.db import utcnow
+from hub.errors import HubError
+from hub.ledger import projection
+from hub.ledger.models import HEAD_ID, LedgerEntry, LedgerHead, LedgerNode, LedgerUnsequenced
+
+log = structlog.get_logger("hub.ledger.sequencer")
+
+# pg_advisory_xact_lock key: "hub_seq" as an integer. Only the sequencer takes it.
+LOCK_KEY = 0x6875625F736571
+# At most this many entries per batch: bounds the leader's transaction.
+BATCH_LIMIT = 5000
+# Session.info key of the entries a session appended and has not yet seen sequenced.
+PENDING = "hub.ledger.pending"
+
+_unsequenced = cast(Table, LedgerUnsequenced.__table__)
+_entries = cast(Table, LedgerEntry.__table__)
+_nodes = cast(Table, LedgerNode.__table__)
+_head = cast(Table, LedgerHead.__table__)
+
+# What an unsequenced row's ``release`` names ("kind:ref") and the function that makes
+# those refs visible once sequenced: f(session, [(ref, index)]). Resolved by import so a
+# process that never imported the sharing package still releases (never sequences a
+# disclosure's entry without releasing it, and never releases one without an entry).
+RELEASERS: dict[str, str] = {"disclosure": "hub.sharing.release:release_disclosures"}
+
+
+class SequencingDelayed(HubError):
+    """The entry was committed but not sequenced within the bounded wait (503).
+
+    Nothing is lost: the next batch sequences it. The response is withheld because its
+    ledger index and receipt do not exist yet.
+    """
+
+    problem = "unavailable"
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """What the sequencer of one engine signs with and how long a request may wait."""
+
+    signing_key: Ed25519PrivateKey | None = None
+    origin: str = ""
+    checkpoint_every: int = 256
+    checkpoint_interval: float = 60.0
+    wait: float = 10.0
+
+
+_configs: weakref.WeakKeyDictionary[Engine, Config] = weakref.WeakKeyDictionary()
+_time_rule_checked: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+
+
+def configure(engine: Engine, config: Config) -> None:
+    """Attach the checkpoint key and policy to ``engine``'s sequencer (the app factory)."""
+    _configs[engine] = config
+
+
+def config_for(session: Session) -> Config:
+    engine = session.get_bind()
+    return _configs.get(cast(Engine, getattr(engine, "engine", engine)), Config())
+
+
+def lock(session: Session) -> None:
+    """Take the sequencer lock for the rest of this transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    # SQLite: BEGIN IMMEDIATE (hub.db.make_engine) already holds the database write lock.
+
+
+def sequence_pending(session: Session, limit: int = BATCH_LIMIT) -> dict[int, int]:
+    """Sequence up to ``limit`` pending entries in this transaction; ``{pending id: index}``.
+
+    Takes the sequencer lock and the head row, so it is safe in any transaction (the
+    caller's own uncommitted rows are included). Never commits.
+    """
+    from hub.ledger import store
+
+    started = time.perf_counter()
+    lock(session)
+    frontier = store.lock_head(session)
+    rows = session.execute(
+        select(
+            _unsequenced.c.id,
+            _unsequenced.c.entry,
+            _unsequenced.c.format,
+            _unsequenced.c.salts,
+            _unsequenced.c.leaf_hash,
+            _unsequenced.c.release,
+        )
+        .order_by(_unsequenced.c.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return {}
+    now = utcnow()
+    entries: list[LedgerEntry] = []
+    entry_rows: list[dict[str, object]] = []
+    node_rows: list[dict[str, object]] = []
+    releases: dict[str, list[tuple[str, int]]] = {}
+    assigned: dict[int, int] = {}
+    for row in rows:
+        index, leaf = frontier.size, bytes(row.leaf_hash)
+        values = {
+            "index": index,
+            "entry": bytes(row.entry),
+            "format": row.format,
+            "salts": None if row.salts is None else bytes(row.salts),
+            "leaf_hash": leaf,
+            "created_at": now,
+            "pending_id": row.id,
+        }
+        entries.append(LedgerEntry(**values))
+        entry_rows.append({**values, "idx": values.pop("index")})
+        for level, node_index, value in frontier.append(leaf):
+            node_rows.append({"level": level, "idx": node_index, "hash": value})
+        assigned[row.id] = index
+        if row.release:
+            kind, _, ref = str(row.release).partition(":")
+            releases.setdefault(kind, []).append((ref, index))
+    session.execute(insert(_entries), entry_rows)
+    if node_rows:
+        session.execute(insert(_nodes), node_rows)
+    session.execute(
+        update(_head)
+        .where(_head.c.id == HEAD_ID)
+        .values(size=frontier.size, frontier=frontier.to_bytes())
+    )
+    projection.record_entries(session, entries)
+    session.execute(delete(_unsequenced).where(_unsequenced.c.id.in_(list(assigned))))
+    for kind, refs in releases.items():
+        _releaser(kind)(session, refs)
+    _checkpoint_if_due(session, entries[0].index, frontier.size)
+    _record_batch(len(rows), time.perf_counter() - started)
+    return assigned
+
+
+def _releaser(kind: str) -> Callable[[Session, list[tuple[str, int]]], None]:
+    target = RELEASERS.get(kind)
+    if target is None:  # fail closed: the batch rolls back, nothing is sequenced
+        raise LookupError(f"no releaser for unsequenced entries of kind {kind!r}")
+    module, _, name = target.partition(":")
+    return cast(Callable[[Session, list[tuple[str, int]]], None], getattr(
+        importlib.import_module(module), name
+    ))
+
+
+def _checkpoint_if_due(session: Session, first: int, size: int) -> None:
+    """The N-entries-or-T-seconds policy, applied by the batch that appended.
+
+    The N rule is arithmetic on the batch's indexes (a multiple of N was crossed); the T
+    rule (which queries) runs at most once per interval per process and engine, and
+    ``hub worker`` applies it when nothing is being appended.
+    """
+    from hub.ledger.checkpoint import maybe_checkpoint, sign_checkpoint
+
+    config = config_for(session)
+    if config.signing_key is None:
+        return
+    if first // config.checkpoint_every != size // config.checkpoint_every:
+        sign_checkpoint(session, config.signing_key, config.origin)
+        return
+    engine = cast(Engine, session.get_bind())
+    now = time.monotonic()
+    if now - _time_rule_checked.get(engine, 0.0) < config.checkpoint_interval:
+        return
+    _time_rule_checked[engine] = now
+    maybe_checkpoint(
+        session,
+        config.signing_key,
+        config.origin,
+        every=config.checkpoint_every,
+        interval=config.checkpoint_interval,
+    )
+
+
+def _record_batch(size: int, seconds: float) -> None:
+    """Report the batch to ``hub.metrics`` when that module exists (a no-op otherwise)."""
+    try:
+        from hub import metrics  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return
+    record = getattr(metrics, "record_sequencer_batch", None)
+    if record is not None:
+        record(size, seconds)
+
+
+def remember(session: Session, pending: Sequence[LedgerEntry]) -> None:
+    """Note entries this session appended; :meth:`HubSession.commit` settles them."""
+    session.info.setdefault(PENDING, []).extend(pending)
+
+
+def forget(session: Session) -> None:
+    """The transaction rolled back: its unsequenced rows are gone, nothing to wait for."""
+    session.info.pop(PENDING, None)
+
+
+def settle(session: Session, pending: Sequence[LedgerEntry]) -> None:
+    """Wait until every entry in ``pending`` (committed, unsequenced) has its index.
+
+    Sets each entry's ``index`` (and ``created_at``). Leads a batch when the entries are
+    still pending once the lock is ours; raises :class:`SequencingDelayed` after the
+    configured bounded wait. Runs its own short transactions on ``session``.
+    """
+    wanted = {cast(int, entry.pending_id): entry for entry in pending}
+    found: dict[int, int] = {}
+    deadline = time.monotonic() + config_for(session).wait
+    while True:
+        try:
+            with session.begin():
+                lock(session)
+                still = session.scalar(
+                    select(exists().where(_unsequenced.c.id.in_(list(wanted.keys() - found))))
+                )
+                if still:
+                    found.update(
+                        (k, v) for k, v in sequence_pending(session).items() if k in wanted
+                    )
+        except HubError:
+            raise
+        except Exception as error:  # a lock or statement timeout: try again until the deadline
+            if time.monotonic() > deadline or not _retryable(error):
+                raise
+            log.warning("sequencer_wait_retry", exc_type=type(error).__name__)
+            continue
+        missing = wanted.keys() - found
+        if missing:
+            found.update(_indexes(session, missing))
+            session.commit()
+        if len(found) == len(wanted):
+            break
+        if time.monotonic() > deadline:
+            raise SequencingDelayed(
+                "The request was recorded but its ledger entry is not sequenced yet; "
+                "retry with the same Idempotency-Key or read it back later."
+            )
+    for pending_id, entry in wanted.items():
+        entry.index = found[pending_id]
+
+
+def _indexes(session: Session, ids: set[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(_entries.c.pending_id, _entries.c.idx).where(_entries.c.pending_id.in_(list(ids)))
+    )
+    return {int(pending_id): int(index) for pending_id, index in rows}
+
+
+def _retryable(error: Exception) -> bool:
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(error, OperationalError)
+
+
+def sweep(session: Session) -> int:
+    """Sequence whatever is pending (``hub worker``, after a crash); entries sequenced."""
+    total = 0
+    while True:
+        with session.begin():
+            done = len(sequence_pending(session))
+        total += done
+        if done < BATCH_LIMIT:
+            return total
+
+
+def pending_count(session: Session) -> int:
+    """Entries committed but not yet sequenced."""
+    from sqlalchemy import func
+
+    return int(session.scalar(select(func.count()).select_from(_unsequenced)) or 0)
+
+
+def index_of(session: Session, pending_id: int) -> int:
+    """The index the entry committed as ``pending_id`` received, waiting for it if need be."""
+    found = _indexes(session, {pending_id})
+    if pending_id in found:
+        return found[pending_id]
+    session.commit()
+    entry = LedgerEntry(pending_id=pending_id)
+    settle(session, [entry])
+    return entry.index
