@@ -72,9 +72,9 @@ def sync() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=None, type=int, help="gunicorn workers (production)")
+@click.option("--workers", default=None, type=int, help="gunicorn workers (default HUB_WORKERS)")
 def serve(host: str, port: int, workers: int | None) -> None:
-    """Run the hub: gunicorn in production mode, the threaded dev server otherwise."""
+    """Run the hub: gunicorn in production mode (or HUB_SERVER=gunicorn), else the dev server."""
     from hub.serving import serve as run
 
     settings = _settings()

@@ -13,17 +13,15 @@ from typing import Any
 
 from hub.settings import Settings
 
-THREADS_PER_WORKER = 4
-
 
 def serve(settings: Settings, *, host: str, port: int, workers: int | None) -> None:
-    """Run until interrupted."""
+    """Run until interrupted (``workers`` overrides ``HUB_WORKERS``)."""
     from hub import create_app
 
-    if settings.production:
+    if settings.server == "gunicorn" or (settings.server == "auto" and settings.production):
         # Fail here, with the message, rather than as gunicorn's "worker failed to boot".
         create_app(settings).extensions["hub.engine"].dispose()
-        _gunicorn(settings, host, port, workers or 4)
+        _gunicorn(settings, host, port, workers or settings.workers)
         return
     app = create_app(settings)
     app.run(
@@ -86,8 +84,8 @@ def _gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
     class HubApplication(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", THREADS_PER_WORKER)
+            for name, value in gunicorn_options(settings, workers).items():
+                self.cfg.set(name, value)
             self.cfg.set("timeout", settings.worker_timeout)
             self.cfg.set("graceful_timeout", settings.worker_graceful_timeout)
             self.cfg.set("accesslog", None)  # the app logs one JSON line per request
@@ -97,6 +95,26 @@ def _gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
             return create_app(settings)
 
     HubApplication().run()
+
+
+def gunicorn_options(settings: Settings, workers: int) -> dict[str, Any]:
+    """Worker model and counts from settings; the control socket only where asked.
+
+    gunicorn (25+) otherwise binds ``$XDG_RUNTIME_DIR/gunicorn.ctl`` or
+    ``~/.gunicorn/gunicorn.ctl``: one path for every master a user runs on the machine, so
+    a second hub instance would take over (or unlink) the first one's socket.
+    """
+    options: dict[str, Any] = {
+        "worker_class": settings.worker_class,
+        "workers": workers,
+        "threads": settings.threads if settings.worker_class == "gthread" else 1,
+    }
+    if settings.control_socket is None:
+        options["control_socket_disable"] = True
+    else:
+        options["control_socket"] = str(settings.control_socket)
+        options["control_socket_disable"] = False
+    return options
 
 
 def _hide_gunicorn_banner() -> None:

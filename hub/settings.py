@@ -26,6 +26,7 @@ PASSWORD_HASH_PROFILES = ("rfc9106_low_memory", "rfc9106_high_memory", "cheapest
 # gunicorn worker models the hub supports: threaded workers (the default: a request stuck
 # on a slow dependency holds a thread, not the worker) or one request per process.
 WORKER_CLASSES = frozenset({"gthread", "sync"})
+SERVERS = frozenset({"auto", "gunicorn", "development"})
 
 
 class SettingsError(ValueError):
@@ -86,10 +87,16 @@ class Settings:
     # gunicorn (production): a worker silent this long is restarted; shutdown waits this long.
     worker_timeout: int = 60
     worker_graceful_timeout: int = 30
-    # gunicorn's worker model and counts (README "Deployment: several hub processes").
+    # Which server ``hub serve`` runs: "auto" (gunicorn in production, the development
+    # server otherwise), "gunicorn" or "development"; gunicorn's worker model and counts;
+    # its control socket (a path of this instance's own; empty: none, the default, rather
+    # than gunicorn's one path per user shared by every master on the machine). README
+    # "Deployment: several hub processes".
+    server: str = "auto"
     worker_class: str = "gthread"
     workers: int = 4
     threads: int = 4
+    control_socket: Path | None = None
     # How long a request waits for the sequencer to give its ledger entry an index before
     # answering 503 (its entry is kept and sequenced later; docs/ledger.md "Sequencing").
     sequencer_wait: float = 10.0
@@ -224,7 +231,9 @@ class Settings:
         integer("DB_NETWORK_TIMEOUT", "db_network_timeout", 3, 3600)
         integer("WORKER_TIMEOUT", "worker_timeout", 5, 3600)
         integer("WORKER_GRACEFUL_TIMEOUT", "worker_graceful_timeout", 1, 3600)
+        text("SERVER", "server")
         text("WORKER_CLASS", "worker_class")
+        path("CONTROL_SOCKET", "control_socket")
         integer("WORKERS", "workers", 1, 256)
         integer("THREADS", "threads", 1, 256)
         seconds("SEQUENCER_WAIT", "sequencer_wait", 0.01, 600)
@@ -265,6 +274,8 @@ class Settings:
         problems.extend(self._console_problems())
         if self.db_lock_timeout > self.db_statement_timeout:
             problems.append("HUB_DB_LOCK_TIMEOUT: must not exceed HUB_DB_STATEMENT_TIMEOUT")
+        if self.server not in SERVERS:
+            problems.append(f"HUB_SERVER: one of {', '.join(sorted(SERVERS))}")
         if self.worker_class not in WORKER_CLASSES:
             problems.append(f"HUB_WORKER_CLASS: one of {', '.join(sorted(WORKER_CLASSES))}")
         if self.production:

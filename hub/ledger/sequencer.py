@@ -40,6 +40,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Table, delete, exists, insert, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
@@ -258,11 +259,9 @@ def settle(session: Session, pending: Sequence[LedgerEntry]) -> None:
                     found.update(
                         (k, v) for k, v in sequence_pending(session).items() if k in wanted
                     )
-        except HubError:
-            raise
-        except Exception as error:  # a lock or statement timeout: try again until the deadline
-            if time.monotonic() > deadline or not _retryable(error):
-                raise
+        except OperationalError as error:  # a lock or statement timeout: retry until the deadline
+            if time.monotonic() > deadline:
+                raise _delayed() from error
             log.warning("sequencer_wait_retry", exc_type=type(error).__name__)
             continue
         missing = wanted.keys() - found
@@ -272,10 +271,7 @@ def settle(session: Session, pending: Sequence[LedgerEntry]) -> None:
         if len(found) == len(wanted):
             break
         if time.monotonic() > deadline:
-            raise SequencingDelayed(
-                "The request was recorded but its ledger entry is not sequenced yet; "
-                "retry with the same Idempotency-Key or read it back later."
-            )
+            raise _delayed()
     for pending_id, entry in wanted.items():
         entry.index = found[pending_id]
 
@@ -287,10 +283,11 @@ def _indexes(session: Session, ids: set[int]) -> dict[int, int]:
     return {int(pending_id): int(index) for pending_id, index in rows}
 
 
-def _retryable(error: Exception) -> bool:
-    from sqlalchemy.exc import OperationalError
-
-    return isinstance(error, OperationalError)
+def _delayed() -> SequencingDelayed:
+    return SequencingDelayed(
+        "The request was recorded but its ledger entry is not sequenced yet; retry with "
+        "the same Idempotency-Key, or read it back later."
+    )
 
 
 def sweep(session: Session) -> int:

@@ -1,0 +1,88 @@
+"""The sequencer: deferred appends leave the head alone; batches give gap-free indexes."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from hub.db import make_sessionmaker
+from hub.ledger import checkpoint, sequencer, store, verify
+from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerUnsequenced
+from tests.ledger.conftest import ORIGIN, sample_event
+
+
+def _unsequenced(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(LedgerUnsequenced))
+
+
+def test_deferred_append_leaves_the_head_alone_until_its_batch(engine: Engine, session: Session):
+    entries = store.append_entries(session, [sample_event(i) for i in range(3)], deferred=True)
+    assert [e.index for e in entries] == [None, None, None]
+    assert store.tree_size(session) == 0 and _unsequenced(session) == 3
+    session.commit()  # a HubSession: returns once the batch is sequenced
+    assert [e.index for e in entries] == [0, 1, 2]
+    assert store.tree_size(session) == 3 and _unsequenced(session) == 0
+    stored = session.scalars(select(LedgerEntry).order_by(LedgerEntry.index)).all()
+    assert [bytes(s.leaf_hash) for s in stored] == [bytes(e.leaf_hash) for e in entries]
+    assert [s.pending_id for s in stored] == [e.pending_id for e in entries]
+
+
+def test_one_batch_takes_every_committed_entry_along(engine: Engine):
+    """Group commit: entries committed by several sessions, sequenced by whoever leads."""
+    sessions = make_sessionmaker(engine)
+    pending = []
+    for i in range(4):
+        with sessions() as session:
+            pending.append(store.append_entries(session, [sample_event(i)], deferred=True)[0])
+            sequencer.forget(session)  # as if the request died right after its commit
+            session.commit()
+    with sessions() as session:
+        assert store.tree_size(session) == 0 and _unsequenced(session) == 4
+        latest = store.append_entries(session, [sample_event(9)], deferred=True)[0]
+        session.commit()
+        assert latest.index == 4  # its batch sequenced the four stragglers first, in order
+        assert _unsequenced(session) == 0
+        indexes = {
+            e.pending_id: e.index for e in session.scalars(select(LedgerEntry))
+        }
+        assert [indexes[p.pending_id] for p in pending] == [0, 1, 2, 3]
+        assert verify.verify_ledger(session, []).size == 5
+
+
+def test_rolled_back_entries_are_never_sequenced(engine: Engine):
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        store.append_entries(session, [sample_event(1)], deferred=True)
+        session.rollback()
+        assert sequencer.PENDING not in session.info
+        assert sequencer.sweep(session) == 0
+        assert store.tree_size(session) == 0
+
+
+def test_batches_sign_checkpoints_consistent_with_the_last(engine: Engine, signing_key):
+    sequencer.configure(
+        engine, sequencer.Config(signing_key=signing_key, origin=ORIGIN, checkpoint_every=4)
+    )
+    sessions = make_sessionmaker(engine)
+    for start in range(0, 10, 3):
+        with sessions() as session:
+            store.append_entries(
+                session, [sample_event(i) for i in range(start, start + 3)], deferred=True
+            )
+            session.commit()
+    with sessions() as session:
+        sizes = [c.tree_size for c in store.all_checkpoints(session)]
+        assert sizes == [6, 9, 12]  # each batch that crossed a multiple of 4 signed
+        report = verify.verify_ledger(session, checkpoint.verifier_key(ORIGIN, signing_key))
+        assert (report.size, report.checkpoints) == (12, 3)
+        note = session.get(LedgerCheckpoint, 12)
+        assert note is not None and note.note.startswith(f"{ORIGIN}\n12\n")
+        # the on-demand signer and the batches never disagree
+        assert checkpoint.sign_checkpoint(session, signing_key, ORIGIN).tree_size == 12
+
+
+def test_inline_append_sequences_in_the_callers_transaction(session: Session):
+    (entry,) = store.append_entries(session, [sample_event(0)])
+    assert entry.index == 0 and store.tree_size(session) == 1
+    assert _unsequenced(session) == 0
