@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -126,6 +127,8 @@ def serving_options(settings: Settings) -> dict[str, Any]:
         "keepalives_count": 3,
         "tcp_user_timeout": network * 1000,
         "options": f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}",
+        # Names the process in pg_stat_activity, e.g. which one leads the sequencer's batch.
+        "application_name": f"hub:{os.getpid()}",
     }
     return options
 
