@@ -30,13 +30,25 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from hub.db import Base, make_engine, make_sessionmaker  # noqa: E402
 from hub.ledger import checkpoint, events, store, verify  # noqa: E402
-from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerOrigin  # noqa: E402
+from hub.ledger.models import (  # noqa: E402
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerHead,
+    LedgerNode,
+    LedgerOrigin,
+    LedgerUnsequenced,
+)
 from hub.ledger.projection import PROJECTION_TABLES  # noqa: E402
 
 ORIGIN = "bench.hub/ledger"
 # Appends write the audit projection in the same transaction, so its tables come too.
 TABLES = [
-    *(m.__table__ for m in (LedgerEntry, LedgerNode, LedgerCheckpoint, LedgerHead, LedgerOrigin)),
+    *(
+        m.__table__
+        for m in (
+            LedgerEntry, LedgerNode, LedgerCheckpoint, LedgerHead, LedgerOrigin, LedgerUnsequenced
+        )
+    ),
     *PROJECTION_TABLES,
 ]
 BATCH = 2000

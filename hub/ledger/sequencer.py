@@ -34,7 +34,7 @@ import importlib
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import Any, cast
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -137,45 +137,71 @@ def sequence_pending(session: Session, limit: int = BATCH_LIMIT) -> dict[int, in
     if not rows:
         return {}
     now = utcnow()
-    entries: list[LedgerEntry] = []
-    entry_rows: list[dict[str, object]] = []
-    node_rows: list[dict[str, object]] = []
+    entry_rows: list[tuple[object, ...]] = []
+    node_rows: list[tuple[int, int, bytes]] = []
+    projected = []
     releases: dict[str, list[tuple[str, int]]] = {}
     assigned: dict[int, int] = {}
     for row in rows:
-        index, leaf = frontier.size, bytes(row.leaf_hash)
-        values = {
-            "index": index,
-            "entry": bytes(row.entry),
-            "format": row.format,
-            "salts": None if row.salts is None else bytes(row.salts),
-            "leaf_hash": leaf,
-            "created_at": now,
-            "pending_id": row.id,
-        }
-        entries.append(LedgerEntry(**values))
-        entry_rows.append({**values, "idx": values.pop("index")})
-        for level, node_index, value in frontier.append(leaf):
-            node_rows.append({"level": level, "idx": node_index, "hash": value})
+        index, leaf, blob = frontier.size, bytes(row.leaf_hash), bytes(row.entry)
+        salts = None if row.salts is None else bytes(row.salts)
+        entry_rows.append((index, blob, leaf, now, row.format, salts, row.id))
+        projected.append(projection.rows_for(index, projection.event_of(blob)))
+        node_rows.extend(frontier.append(leaf))
         assigned[row.id] = index
         if row.release:
             kind, _, ref = str(row.release).partition(":")
             releases.setdefault(kind, []).append((ref, index))
-    session.execute(insert(_entries), entry_rows)
-    if node_rows:
-        session.execute(insert(_nodes), node_rows)
+    _write(session, entry_rows, node_rows, list(assigned))
     session.execute(
         update(_head)
         .where(_head.c.id == HEAD_ID)
         .values(size=frontier.size, frontier=frontier.to_bytes())
     )
-    projection.record_entries(session, entries)
-    session.execute(delete(_unsequenced).where(_unsequenced.c.id.in_(list(assigned))))
+    projection.insert_rows(session, projected)
     for kind, refs in releases.items():
         _releaser(kind)(session, refs)
-    _checkpoint_if_due(session, entries[0].index, frontier.size)
+    _checkpoint_if_due(session, frontier.size - len(rows), frontier.size)
     _record_batch(len(rows), time.perf_counter() - started)
     return assigned
+
+
+_ENTRY_COLUMNS = ("idx", "entry", "leaf_hash", "created_at", "format", "salts", "pending_id")
+
+
+def _write(
+    session: Session,
+    entries: list[tuple[object, ...]],
+    nodes: list[tuple[int, int, bytes]],
+    done: list[int],
+) -> None:
+    """Insert the batch's entries and subtree hashes and delete its unsequenced rows.
+
+    PostgreSQL: ``COPY`` for the inserts and one array parameter for the delete (a batch
+    is thousands of rows: per-row statements or bind parameters would dominate). SQLite:
+    executemany in process.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(
+            insert(_entries), [dict(zip(_ENTRY_COLUMNS, row, strict=True)) for row in entries]
+        )
+        if nodes:
+            node_rows = [{"level": level, "idx": i, "hash": h} for level, i, h in nodes]
+            session.execute(insert(_nodes), node_rows)
+        session.execute(delete(_unsequenced).where(_unsequenced.c.id.in_(done)))
+        return
+    raw: Any = connection.connection.driver_connection
+    with raw.cursor() as cursor:
+        columns = ", ".join(_ENTRY_COLUMNS)
+        with cursor.copy(f"COPY ledger_entries ({columns}) FROM STDIN") as copy:  # noqa: S608
+            for row in entries:
+                copy.write_row(row)
+        if nodes:
+            with cursor.copy("COPY ledger_nodes (level, idx, hash) FROM STDIN") as copy:
+                for node in nodes:
+                    copy.write_row(node)
+        cursor.execute("DELETE FROM ledger_unsequenced WHERE id = ANY(%s)", (done,))
 
 
 def _releaser(kind: str) -> Callable[[Session, list[tuple[str, int]]], None]:
