@@ -38,7 +38,7 @@ from typing import Any, cast
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Table, delete, exists, insert, select, text, update
+from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -111,16 +111,20 @@ def lock(session: Session) -> None:
     # SQLite: BEGIN IMMEDIATE (hub.db.make_engine) already holds the database write lock.
 
 
-def sequence_pending(session: Session, limit: int = BATCH_LIMIT) -> dict[int, int]:
+def sequence_pending(
+    session: Session, limit: int = BATCH_LIMIT, *, locked: bool = False
+) -> dict[int, int]:
     """Sequence up to ``limit`` pending entries in this transaction; ``{pending id: index}``.
 
-    Takes the sequencer lock and the head row, so it is safe in any transaction (the
-    caller's own uncommitted rows are included). Never commits.
+    Takes the sequencer lock (unless ``locked``: this transaction holds it) and the head
+    row, so it is safe in any transaction (the caller's own uncommitted rows are included).
+    Never commits.
     """
     from hub.ledger import store
 
     started = time.perf_counter()
-    lock(session)
+    if not locked:
+        lock(session)
     frontier = store.lock_head(session)
     rows = session.execute(
         select(
@@ -278,13 +282,9 @@ def settle(session: Session, pending: Sequence[LedgerEntry]) -> None:
         try:
             with session.begin():
                 lock(session)
-                still = session.scalar(
-                    select(exists().where(_unsequenced.c.id.in_(list(wanted.keys() - found))))
-                )
-                if still:
-                    found.update(
-                        (k, v) for k, v in sequence_pending(session).items() if k in wanted
-                    )
+                # Whatever is pending now: ours, unless an earlier batch took it along.
+                assigned = sequence_pending(session, locked=True)
+                found.update((k, v) for k, v in assigned.items() if k in wanted)
         except OperationalError as error:  # a lock or statement timeout: retry until the deadline
             if time.monotonic() > deadline:
                 raise _delayed() from error
