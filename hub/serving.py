@@ -85,7 +85,8 @@ def _gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             for name, value in gunicorn_options(settings, workers).items():
-                self.cfg.set(name, value)
+                if name in self.cfg.settings:  # control-socket settings are gunicorn 25.1+
+                    self.cfg.set(name, value)
             self.cfg.set("timeout", settings.worker_timeout)
             self.cfg.set("graceful_timeout", settings.worker_graceful_timeout)
             self.cfg.set("accesslog", None)  # the app logs one JSON line per request
