@@ -170,6 +170,9 @@ def sequence_pending(
     return assigned
 
 
+# From this many entries a batch is written by COPY on PostgreSQL (two round trips per
+# table, but no per-row parameters).
+COPY_FROM = 64
 _ENTRY_COLUMNS = ("idx", "entry", "leaf_hash", "created_at", "format", "salts", "pending_id")
 
 
@@ -181,12 +184,12 @@ def _write(
 ) -> None:
     """Insert the batch's entries and subtree hashes and delete its unsequenced rows.
 
-    PostgreSQL: ``COPY`` for the inserts and one array parameter for the delete (a batch
-    is thousands of rows: per-row statements or bind parameters would dominate). SQLite:
-    executemany in process.
+    A large batch on PostgreSQL: ``COPY`` for the inserts and one array parameter for the
+    delete (thousands of rows: per-row statements or bind parameters would dominate). A
+    small one (a quiet hub, one round trip each) or SQLite: multi-row INSERTs.
     """
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or len(entries) < COPY_FROM:
         session.execute(
             insert(_entries), [dict(zip(_ENTRY_COLUMNS, row, strict=True)) for row in entries]
         )
