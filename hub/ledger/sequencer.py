@@ -274,9 +274,11 @@ def forget(session: Session) -> None:
 def settle(session: Session, pending: Sequence[LedgerEntry]) -> None:
     """Wait until every entry in ``pending`` (committed, unsequenced) has its index.
 
-    Sets each entry's ``index`` (and ``created_at``). Leads a batch when the entries are
-    still pending once the lock is ours; raises :class:`SequencingDelayed` after the
-    configured bounded wait. Runs its own short transactions on ``session``.
+    Sets each entry's ``index``. Leads a batch when the entries are still pending once the
+    lock is ours. Bounded: a lock wait past the database's ``lock_timeout`` raises its
+    ``OperationalError`` (503 with ``Retry-After``); entries still not sequenced after the
+    configured wait raise :class:`SequencingDelayed` (503). Runs its own short
+    transactions on ``session``.
     """
     wanted = {cast(int, entry.pending_id): entry for entry in pending}
     found: dict[int, int] = {}
@@ -288,11 +290,11 @@ def settle(session: Session, pending: Sequence[LedgerEntry]) -> None:
                 # Whatever is pending now: ours, unless an earlier batch took it along.
                 assigned = sequence_pending(session, locked=True)
                 found.update((k, v) for k, v in assigned.items() if k in wanted)
-        except OperationalError as error:  # a lock or statement timeout: retry until the deadline
-            if time.monotonic() > deadline:
-                raise _delayed() from error
-            log.warning("sequencer_wait_retry", exc_type=type(error).__name__)
-            continue
+        except OperationalError:
+            # The lock wait itself is bounded (HUB_DB_LOCK_TIMEOUT): the app answers 503
+            # with Retry-After, like any database wait, and the entry waits for a batch.
+            log.warning("sequencer_lock_wait_timed_out")
+            raise
         missing = wanted.keys() - found
         if missing:
             found.update(_indexes(session, missing))
