@@ -1,0 +1,298 @@
+"""``HubClient``: the hub's partner API over HTTP, with tokens, retries and idempotency.
+
+Every request carries a bearer token from :class:`~hub_client.auth.TokenSource` (one per
+scope set, cached). A 401 drops the cached token and tries once more with a fresh one. A
+503 (the hub's database could not answer in time) is retried after its ``Retry-After``
+(seconds or an HTTP date), at most ``max_retries`` times and never waiting longer than
+``max_wait`` seconds at once. Sends carry an ``Idempotency-Key`` (generated unless given):
+a retry of a send the hub already took replays its first answer and creates nothing.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .auth import TokenSource, load_private_jwk
+from .notes import Checkpoint, Verifier, open_checkpoint
+from .receipts import b64, verify_receipt
+from .tiles import TiledTree
+
+__all__ = ["HubClient", "HubError"]
+
+RETRYABLE = frozenset({503})
+SEND_SCOPES = "referrals:write"
+READ_SCOPES = "referrals:read"
+LOG_SCOPES = "log:read"
+
+
+class HubError(Exception):
+    """The hub answered with an error: ``status`` and the RFC 9457 problem (if any)."""
+
+    def __init__(self, status: int, problem: Mapping[str, Any] | None = None) -> None:
+        self.status = status
+        self.problem = dict(problem or {})
+        title = self.problem.get("title") or "HTTP error"
+        detail = self.problem.get("detail")
+        super().__init__(f"{status} {title}" + (f": {detail}" if detail else ""))
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class HubClient:
+    """A partner's connection to one hub.
+
+    ``base_url`` is where the hub answers; ``issuer`` its ``HUB_ISSUER`` (default: the
+    same). ``sleep`` is what waits between retries (a test may record it).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        private_jwk: Mapping[str, Any] | str | Path,
+        *,
+        issuer: str | None = None,
+        session: requests.Session | None = None,
+        max_retries: int = 3,
+        max_wait: float = 30.0,
+        default_wait: float = 1.0,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self.session = session or requests.Session()
+        key = private_jwk if isinstance(private_jwk, Mapping) else load_private_jwk(private_jwk)
+        self.tokens = TokenSource(
+            issuer or self.base_url,
+            client_id,
+            key,
+            token_url=f"{self.base_url}/oauth/token",
+            session=self.session,
+            timeout=timeout,
+            clock=clock,
+        )
+        self.max_retries = max_retries
+        self.max_wait = max_wait
+        self.default_wait = default_wait
+        self.timeout = timeout
+        self._sleep = sleep
+
+    # -- the one request path -------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        scopes: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        expect: Sequence[int] = (200,),
+    ) -> requests.Response:
+        """Send with a token; refresh once on 401; retry 503 (bounded, honouring Retry-After).
+
+        A connection failure is retried too, for reads and for idempotency-keyed sends.
+        """
+        refreshed = False
+        attempt = 0
+        while True:
+            sent = {**(headers or {}), "Authorization": f"Bearer {self.tokens.token(scopes)}"}
+            try:
+                response = self.session.request(
+                    method,
+                    f"{self.base_url}{path}",
+                    json=json,
+                    params=params,
+                    headers=sent,
+                    timeout=self.timeout,
+                )
+            except requests.ConnectionError:
+                # Safe to repeat only a read, or a send the Idempotency-Key deduplicates.
+                replayable = method == "GET" or "Idempotency-Key" in sent
+                if not replayable or attempt >= self.max_retries:
+                    raise
+                attempt += 1
+                self._sleep(self.default_wait)
+                continue
+            if response.status_code == 401 and not refreshed:
+                self.tokens.invalidate(scopes)
+                refreshed = True
+                continue
+            if response.status_code in RETRYABLE and attempt < self.max_retries:
+                attempt += 1
+                wait = retry_after(response.headers.get("Retry-After"))
+                self._sleep(min(self.max_wait, self.default_wait if wait is None else wait))
+                continue
+            if response.status_code not in expect:
+                raise HubError(response.status_code, _problem(response))
+            return response
+
+    # -- sending --------------------------------------------------------------------------
+
+    def send_referral(
+        self, referral: Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /api/v1/referrals``: the 201 body (id, released, withheld, receipt...).
+
+        A refusal raises :class:`HubError` (403 ``policy-refused`` with every reason). The
+        same ``Idempotency-Key`` goes with every retry, so the hub sends it at most once.
+        """
+        key = idempotency_key or f"hubclient-{uuid.uuid4().hex}"
+        response = self.request(
+            "POST",
+            "/api/v1/referrals",
+            SEND_SCOPES,
+            json=dict(referral),
+            headers={"Idempotency-Key": key},
+            expect=(201,),
+        )
+        return dict(response.json())
+
+    def send_batch(
+        self, items: Sequence[Mapping[str, Any]], *, idempotency_key: str | None = None
+    ) -> list[dict[str, Any]]:
+        """``POST /api/v1/referrals:batch``: one result per item, in order (201/403/422)."""
+        key = idempotency_key or f"hubclient-batch-{uuid.uuid4().hex}"
+        response = self.request(
+            "POST",
+            "/api/v1/referrals:batch",
+            SEND_SCOPES,
+            json={"items": [dict(item) for item in items]},
+            headers={"Idempotency-Key": key},
+        )
+        return list(response.json()["results"])
+
+    def referral(self, referral_id: str) -> dict[str, Any]:
+        """``GET /api/v1/referrals/{id}``: the sender's or the recipient's view."""
+        return dict(self.request("GET", f"/api/v1/referrals/{referral_id}", READ_SCOPES).json())
+
+    def set_status(self, referral_id: str, status: str, **extra: Any) -> dict[str, Any]:
+        """``POST /api/v1/referrals/{id}/status`` (the recipient moves it on)."""
+        response = self.request(
+            "POST",
+            f"/api/v1/referrals/{referral_id}/status",
+            f"{SEND_SCOPES} {READ_SCOPES}",
+            json={"status": status, **extra},
+        )
+        return dict(response.json())
+
+    # -- receiving ------------------------------------------------------------------------
+
+    def inbox(self, cursor: str = "0", *, page_size: int = 50) -> Iterator[dict[str, Any]]:
+        """Every inbox item after ``cursor``, oldest first, following ``next_cursor``.
+
+        Each item has its own ``cursor``: store the last one handled and pass it next time
+        to resume. Each item read is a ``consultation`` entry on the ledger.
+        """
+        while True:
+            page = self.request(
+                "GET", "/api/v1/inbox", READ_SCOPES, params={"cursor": cursor, "limit": page_size}
+            ).json()
+            yield from page["items"]
+            if not page["has_more"] or page["next_cursor"] == cursor:
+                return
+            cursor = page["next_cursor"]
+
+    # -- the log --------------------------------------------------------------------------
+
+    def log_key(self) -> str:
+        """``GET /api/v1/log/key``. Pin it out of band: fetched from the hub it proves nothing."""
+        return self.request("GET", "/api/v1/log/key", LOG_SCOPES).text.strip()
+
+    def checkpoint_note(self) -> str:
+        """``GET /api/v1/log/checkpoint``: the latest signed note, with any cosignatures."""
+        return self.request("GET", "/api/v1/log/checkpoint", LOG_SCOPES).text
+
+    def checkpoint(self, log_key: Verifier | str, origin: str | None = None) -> Checkpoint:
+        """The latest checkpoint, its log signature verified."""
+        return open_checkpoint(self.checkpoint_note(), log_key, origin)
+
+    def inclusion_proof(self, index: int, tree_size: int) -> dict[str, Any]:
+        params = {"index": index, "tree_size": tree_size}
+        return dict(
+            self.request("GET", "/api/v1/log/proofs/inclusion", LOG_SCOPES, params=params).json()
+        )
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        params = {"from": first, "to": second}
+        body = self.request(
+            "GET", "/api/v1/log/proofs/consistency", LOG_SCOPES, params=params
+        ).json()
+        return [b64(h) for h in body["hashes"]]
+
+    def entry(self, index: int) -> dict[str, Any]:
+        """``GET /api/v1/log/entries/{i}``: the members the caller may read, and salts."""
+        return dict(self.request("GET", f"/api/v1/log/entries/{index}", LOG_SCOPES).json())
+
+    def fetch_tile(self, path: str) -> bytes | None:
+        """One tile (``tile/<L>/<N>[.p/<W>]``) from the hub's tile root; ``None`` on 404."""
+        response = self.request("GET", f"/{path}", LOG_SCOPES, expect=(200, 404))
+        return None if response.status_code == 404 else response.content
+
+    def tiles(self, size: int) -> TiledTree:
+        """The tree of ``size`` leaves as tiles (check its root before reading nodes)."""
+        return TiledTree(size, self.fetch_tile)
+
+    def verify_receipt(
+        self,
+        receipt: Mapping[str, Any],
+        log_key: Verifier | str,
+        *,
+        witnesses: Sequence[Verifier | str] = (),
+        quorum: int = 0,
+        origin: str | None = None,
+    ) -> Checkpoint:
+        """Verify a receipt against the latest (witnessed) checkpoint.
+
+        Fetches the checkpoint and an inclusion proof for the receipt's index at its size,
+        then checks everything offline (:func:`hub_client.receipts.verify_receipt`).
+        """
+        note = self.checkpoint_note()
+        head = open_checkpoint(note, log_key, origin)
+        proof = self.inclusion_proof(int(receipt["index"]), head.size)
+        return verify_receipt(
+            receipt,
+            log_key,
+            checkpoint=note,
+            inclusion=proof,
+            origin=origin,
+            witnesses=witnesses,
+            quorum=quorum,
+        )
+
+    def jwks(self) -> dict[str, Any]:
+        """The hub's webhook keys (``/.well-known/jwks.json``; no token needed)."""
+        response = self.session.get(f"{self.base_url}/.well-known/jwks.json", timeout=self.timeout)
+        if response.status_code != 200:
+            raise HubError(response.status_code, _problem(response))
+        return dict(response.json())
+
+
+def _problem(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"title": response.reason}
+    return body if isinstance(body, dict) else {"title": response.reason}
