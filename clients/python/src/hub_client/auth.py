@@ -152,10 +152,8 @@ class TokenSource:
                 self._cache.pop(wanted, None)
 
     def _fetch(self, scopes: frozenset[str]) -> _Cached:
-        started = self._clock()
-        assertion = make_assertion(
-            self.client_id, self._key, self.audience, lifetime=self._lifetime, now=started
-        )
+        started = self._clock()  # the cache's clock; the assertion is dated by the real one
+        assertion = make_assertion(self.client_id, self._key, self.audience, lifetime=self._lifetime)
         response = self._session.post(
             self.token_url,
             data={
