@@ -400,8 +400,10 @@ def retention_purge(dry_run: bool) -> None:
 
 def _register_groups() -> None:
     from hub.people.cli import users
+    from hub.witness.cli import witness
 
     main.add_command(users)
+    main.add_command(witness)
 
 
 _register_groups()

@@ -125,6 +125,10 @@ def init_app(app: Flask) -> None:
     api.spec.components.schemas.pop("PaginationMetadata", None)
     app.register_error_handler(errors.HubError, errors.from_hub_error)
     guards.init_app(app)
+    from hub.api.ledger import TileConverter, tile_parameter_schema
+
+    app.url_map.converters["tile"] = TileConverter
+    api.register_converter(TileConverter, tile_parameter_schema)
     for blueprint in api_blueprints():
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     platform.document(app)
