@@ -61,7 +61,8 @@ class HubClient:
     """A partner's connection to one hub.
 
     ``base_url`` is where the hub answers; ``issuer`` its ``HUB_ISSUER`` (default: the
-    same). ``sleep`` is what waits between retries (a test may record it).
+    same). ``tile_prefix`` is the tlog-tiles prefix under it (the hub serves
+    ``/api/v1/log/tile/...``). ``sleep`` is what waits between retries (a test may record it).
     """
 
     def __init__(
@@ -76,6 +77,7 @@ class HubClient:
         max_wait: float = 30.0,
         default_wait: float = 1.0,
         timeout: float = 30.0,
+        tile_prefix: str = "/api/v1/log",
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -96,6 +98,7 @@ class HubClient:
         self.max_wait = max_wait
         self.default_wait = default_wait
         self.timeout = timeout
+        self.tile_prefix = tile_prefix.rstrip("/")
         self._sleep = sleep
 
     # -- the one request path -------------------------------------------------------------
@@ -247,8 +250,8 @@ class HubClient:
         return dict(self.request("GET", f"/api/v1/log/entries/{index}", LOG_SCOPES).json())
 
     def fetch_tile(self, path: str) -> bytes | None:
-        """One tile (``tile/<L>/<N>[.p/<W>]``) from the hub's tile root; ``None`` on 404."""
-        response = self.request("GET", f"/{path}", LOG_SCOPES, expect=(200, 404))
+        """One tile (``tile/<L>/<N>[.p/<W>]``) under the tile prefix; ``None`` on 404."""
+        response = self.request("GET", f"{self.tile_prefix}/{path}", LOG_SCOPES, expect=(200, 404))
         return None if response.status_code == 404 else response.content
 
     def tiles(self, size: int) -> TiledTree:
