@@ -19,6 +19,7 @@ from hub.people.models import (
     WebAuthnCredential,
 )
 from hub.sharing.models import Alert, Disclosure, IdempotencyRecord, InboxItem
+from hub.witness.models import LedgerCosignature
 
 metadata = Base.metadata
 
@@ -35,6 +36,7 @@ __all__ = [
     "IdempotencyRecord",
     "InboxItem",
     "LedgerCheckpoint",
+    "LedgerCosignature",
     "LedgerEntry",
     "LedgerHead",
     "LedgerNode",

@@ -268,7 +268,16 @@ def checkpoint_now(settings: Settings) -> str:
         except LedgerError as exc:
             raise SyncFailed(f"refusing to sign: {exc}") from None
         session.commit()
-        return checkpoint.note
+        if not settings.witnesses:
+            return checkpoint.note
+        from hub.witness.collect import record_witness_run, request_cosignatures
+        from hub.witness.served import cosigned_note
+
+        result = request_cosignatures(session, settings, checkpoint)
+        if not result.met:
+            record_witness_run(session, result, runner="cli")
+            session.commit()
+        return cosigned_note(session, checkpoint)
 
 
 def purge_retention(settings: Settings, *, dry_run: bool) -> list[str]:

@@ -28,7 +28,10 @@ from hub.ledger import service, tiles
 from hub.ledger.access import Reader
 from hub.ledger.errors import IndexOutOfRange, LedgerError, NoCheckpoint
 from hub.oauth.protector import current_partner_id, current_scopes, requires
+from hub.witness.served import served_checkpoint
 
+QUORUM_HEADER = "Hub-Witness-Quorum"
+QUORUM_EXAMPLE = "met; cosigned=2; needed=2; witnesses=3"
 blp = Blueprint("log", __name__, description="Disclosure ledger (RFC 9162, C2SP checkpoints)")
 TEXT = "text/plain"
 
@@ -120,18 +123,35 @@ class Checkpoint(MethodView):
     @requires("log:read")
     @blp.doc(
         operationId="getCheckpoint",
-        responses={200: _text("C2SP signed note", examples.CHECKPOINT)},
+        responses={
+            200: {
+                **_text("C2SP signed note", examples.CHECKPOINT),
+                "headers": {
+                    QUORUM_HEADER: {
+                        "description": "When witnesses are configured: `met` or `short`, "
+                        "then cosigned, needed (k) and witnesses (n) counts",
+                        "schema": {"type": "string", "example": QUORUM_EXAMPLE},
+                    }
+                },
+            }
+        },
     )
     @problems(404)
     def get(self) -> Response:
-        """The latest signed checkpoint (C2SP tlog-checkpoint signed note).
+        """The latest signed checkpoint (C2SP tlog-checkpoint signed note), cosigned.
 
-        Origin, tree size and root hash, signed with the hub's Ed25519 key (`/log/key`).
+        Origin, tree size and root hash, signed with the hub's Ed25519 key (`/log/key`),
+        followed by a C2SP cosignature/v1 line from each witness that has cosigned it.
+        Short of the witness quorum it is served all the same, with the cosignatures it
+        has: `Hub-Witness-Quorum` says `short` (count the lines you trust yourself).
         404 until the first checkpoint is signed.
         """
         with _ledger_problems():
-            note = service.latest_checkpoint_note(db.session())
-        return Response(note, mimetype="text/plain")
+            note, state = served_checkpoint(db.session(), current_app.config["HUB_SETTINGS"])
+        response = Response(note, mimetype="text/plain")
+        if state is not None:
+            response.headers[QUORUM_HEADER] = state.header()
+        return response
 
 
 @blp.route("/log/key")
