@@ -13,7 +13,11 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import subprocess
+import sys
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +27,15 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from hub import schema
-from hub.demo.server import background_hub
+from hub.demo.server import background_hub, stop
 from hub_client import HubClient
-from tests.conftest import BACKENDS, PROJECT, demo_private_jwk
+from tests.conftest import PROJECT, demo_private_jwk
 from tests.e2e.conftest import free_port, hub_env, run_hub
 
 LOG_SCOPES = "log:read"
+CLIENT_SRC = Path(__file__).resolve().parent.parent / "src"
+# hub-monitor's exit codes (hub_client.monitor)
+OK, ERROR, BAD_SIGNATURE, SPLIT_VIEW, INCONSISTENT, SHORT_QUORUM = 0, 1, 3, 4, 5, 6
 
 
 @dataclasses.dataclass
@@ -180,6 +187,99 @@ class Proxy:
             self.seen.append(Seen(request.method, request.path,
                                   request.headers.get("Idempotency-Key"), response.status_code))
         return response(environ, start_response)
+
+
+@dataclasses.dataclass
+class Witness:
+    """A ``hub witness serve`` process for one log; stop it and start it again at will."""
+
+    name: str
+    state: Path
+    log_key: str
+    port: int = dataclasses.field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Witness:
+        command = [sys.executable, "-c", "from hub.cli import main; main()", "witness", "serve",
+                   "--port", str(self.port), "--name", self.name, "--state", str(self.state),
+                   "--log", self.log_key]
+        env = {k: v for k, v in os.environ.items() if k != "HUB_PRODUCTION"}
+        log = (self.state.parent / f"{self.state.name}.log").open("ab")
+        with log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "witness exited"
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("witness did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+        self.process = None
+
+    @property
+    def verifier_key(self) -> str:
+        return requests.get(f"{self.url}/key", timeout=10).text.strip()
+
+
+def log_verifier_key(hub: Hub) -> str:
+    """The log's note verifier key, from the hub's key file (before it serves)."""
+    from hub.ledger.checkpoint import ensure_signing_key, verifier_key
+    from hub.settings import Settings
+
+    origin = Settings.from_env(hub.env).log_origin
+    return verifier_key(origin, ensure_signing_key(hub.env["HUB_HUB_KEY"]))
+
+
+@contextlib.contextmanager
+def witnessed_hub(backend: str, tmp: Path, *, quorum: int = 2, env: dict[str, str] | None = None,
+                  witnesses: list[Witness] | None = None) -> Iterator[tuple[Hub, list[Witness]]]:
+    """A hub asking two real witnesses (started here unless given) to cosign."""
+    started: list[Witness] = []
+
+    def configure(hub: Hub) -> None:
+        if witnesses is None:
+            key = log_verifier_key(hub)
+            for name in ("witness.police.test/w1", "witness.council.test/w2"):
+                started.append(Witness(name, tmp / name.replace("/", "_"), key).start())
+        chosen = witnesses if witnesses is not None else started
+        hub.env["HUB_WITNESSES"] = ",".join(f"{w.url} {w.verifier_key}" for w in chosen)
+        hub.env["HUB_WITNESS_QUORUM"] = str(quorum)
+        hub.env["HUB_WITNESS_TIMEOUT"] = "5"
+
+    try:
+        with start_hub(backend, tmp / "hub", env=env, before_serve=configure) as hub:
+            yield hub, witnesses if witnesses is not None else started
+    finally:
+        for witness in started:
+            witness.stop()
+
+
+def monitor(hub_url: str, hub: Hub, state: Path, *extra: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``hub-monitor`` as kent-police (``python -m hub_client.monitor``)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CLIENT_SRC), os.environ.get("PYTHONPATH", "")])}
+    command = [
+        sys.executable, "-m", "hub_client.monitor", "--hub", hub_url, "--issuer", hub.issuer,
+        "--client-id", "kent-police", "--key", str(hub.tmp / "project" / "keys" / "demo" / "kent-police.jwk"),
+        "--log-key", key or hub.log_key(), "--state", str(state), *extra,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def grow(hub: Hub, n: int = 1) -> None:
+    sender = hub.client("kent-csc")
+    for _ in range(n):
+        sender.send_referral(referral(f"Grow{uuid.uuid4().hex[:8]}"))
 
 
 def referral(given_name: str = "Alex", **data: Any) -> dict[str, Any]:

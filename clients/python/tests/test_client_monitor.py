@@ -10,10 +10,6 @@ the other (a proxy that forks) is caught, with a distinct exit code.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,12 +17,21 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.ledger.checkpoint import verifier_key
-from hub_client_testing import Hub, Proxy, referral, start_hub
+from hub_client_testing import (
+    BAD_SIGNATURE,
+    ERROR,
+    INCONSISTENT,
+    OK,
+    SPLIT_VIEW,
+    Hub,
+    Proxy,
+    grow,
+    monitor,
+    start_hub,
+)
 
 pytestmark = pytest.mark.slow
 
-CLIENT_SRC = Path(__file__).resolve().parent.parent / "src"
-OK, ERROR, BAD_SIGNATURE, SPLIT_VIEW, INCONSISTENT, SHORT_QUORUM = 0, 1, 3, 4, 5, 6
 ORIGIN = "hub.test/fork-ledger"
 
 
@@ -38,23 +43,6 @@ def forked(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
               "HUB_ISSUER": "http://localhost:8799"}
     with start_hub(backend, tmp / "a", env=shared) as a, start_hub(backend, tmp / "b", env=shared) as b:
         yield a, b
-
-
-def monitor(hub_url: str, hub: Hub, state: Path, *extra: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real ``hub-monitor`` as kent-police (``python -m hub_client.monitor``)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CLIENT_SRC), os.environ.get("PYTHONPATH", "")])}
-    command = [
-        sys.executable, "-m", "hub_client.monitor", "--hub", hub_url, "--issuer", hub.issuer,
-        "--client-id", "kent-police", "--key", str(hub.tmp / "project" / "keys" / "demo" / "kent-police.jwk"),
-        "--log-key", key or hub.log_key(), "--state", str(state), *extra,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
-
-
-def grow(hub: Hub, n: int = 1) -> None:
-    sender = hub.client("kent-csc")
-    for _ in range(n):
-        sender.send_referral(referral(f"Grow{uuid.uuid4().hex[:8]}"))
 
 
 def size_of(hub: Hub) -> int:

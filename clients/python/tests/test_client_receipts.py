@@ -17,10 +17,9 @@ from pymerkle.core import _inclusion_path_layout
 
 from hub.ledger import merkle as hub_merkle
 from hub.ledger import verify as hub_verify
-from hub_client import VerificationError, verify_entry_view, verify_receipt
-from hub_client import merkle
+from hub_client import VerificationError, merkle, verify_entry_view, verify_receipt
 from hub_client.receipts import entry_view_leaf
-from hub_client.tiles import TileError, TiledTree, tile_path
+from hub_client.tiles import TiledTree, TileError, tile_path
 from hub_client_testing import Hub, referral
 
 pytestmark = pytest.mark.slow

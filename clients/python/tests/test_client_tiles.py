@@ -13,7 +13,7 @@ from pymerkle import InmemoryTree
 
 from hub.ledger import merkle as hub_merkle
 from hub_client import merkle
-from hub_client.tiles import TileError, TiledTree, TilesUnavailable, tile_path
+from hub_client.tiles import TiledTree, TileError, TilesUnavailable, tile_path
 
 
 def leaves(n: int) -> list[bytes]:

@@ -153,7 +153,9 @@ class TokenSource:
 
     def _fetch(self, scopes: frozenset[str]) -> _Cached:
         started = self._clock()  # the cache's clock; the assertion is dated by the real one
-        assertion = make_assertion(self.client_id, self._key, self.audience, lifetime=self._lifetime)
+        assertion = make_assertion(
+            self.client_id, self._key, self.audience, lifetime=self._lifetime
+        )
         response = self._session.post(
             self.token_url,
             data={

@@ -8,8 +8,10 @@ Each run fetches the hub's latest checkpoint and trusts it only if
    the old size computed from them must be the old root), else through the hub's
    consistency-proof API; a checkpoint of the same size must have the same root;
 3. it agrees in the same way with every ``--peer`` checkpoint (another partner's state
-   file or a note it saw): two partners comparing notes catch a hub showing each its own
-   history (a split view);
+   file or a note it saw) and with the latest checkpoint each ``--witness-url`` cosigned
+   (tlog-witness's monitoring endpoint ``<prefix>/<sha256(origin) hex>/checkpoint``): two
+   partners comparing notes, or a partner and a witness, catch a hub showing each its own
+   history (a split view), even on a monitor's first run;
 4. at least ``--quorum`` of the ``--witness`` keys cosigned it (cosignature/v1).
 
 Then it replaces the state (atomically) and exits 0. Otherwise the state is left as it
@@ -36,6 +38,7 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
+import hashlib
 import json
 import os
 import sys
@@ -163,6 +166,7 @@ class Monitor:
         witnesses: Sequence[Verifier | str] = (),
         quorum: int = 0,
         peers: Sequence[str] = (),
+        witness_urls: Sequence[str] = (),
         use_tiles: bool = True,
     ) -> None:
         self.client = client
@@ -178,6 +182,7 @@ class Monitor:
             raise ValueError(f"a quorum of {quorum} needs at least {quorum} --witness keys")
         self.quorum = quorum
         self.peers = list(peers)
+        self.witness_urls = [u.rstrip("/") for u in witness_urls]
         self.use_tiles = use_tiles
 
     def _open(self, note: str, what: str) -> Checkpoint:
@@ -196,10 +201,15 @@ class Monitor:
         if trusted_note is not None:
             previous = self._open(trusted_note, f"the trusted checkpoint in {self.state}")
             method = self._extends(previous, new, "the trusted checkpoint")
-        for peer_note in self.peers:
-            peer = self._open(peer_note, "a peer's checkpoint")
+        peers = [(note, "a peer's checkpoint") for note in self.peers]
+        for url in self.witness_urls:
+            seen = self._witness_checkpoint(url, new.origin)
+            if seen is not None:
+                peers.append((seen, f"the checkpoint witness {url} cosigned"))
+        for peer_note, what in peers:
+            peer = self._open(peer_note, what)
             if peer.size <= new.size:
-                self._extends(peer, new, "a peer's checkpoint")
+                self._extends(peer, new, what)
             else:
                 self._peer_ahead(new, peer)
         try:
@@ -223,7 +233,7 @@ class Monitor:
             previous.size if previous else None,
             method,
             [c.witness for c in cosigned],
-            len(self.peers),
+            len(peers),
         )
 
     def _extends(self, old: Checkpoint, new: Checkpoint, what: str) -> str:
@@ -271,6 +281,17 @@ class Monitor:
                 evidence,
             )
         return "proof"
+
+    def _witness_checkpoint(self, url: str, origin: str) -> str | None:
+        """The latest checkpoint a witness cosigned for ``origin`` (``None``: it has none)."""
+        digest = hashlib.sha256(origin.encode()).hexdigest()
+        response = self.client.session.get(
+            f"{url}/{digest}/checkpoint", timeout=self.client.timeout
+        )
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.text
 
     def _peer_ahead(self, new: Checkpoint, peer: Checkpoint) -> None:
         """A peer saw a larger tree: the hub must prove our checkpoint is a prefix of it."""
@@ -330,6 +351,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="another monitor's state file or a checkpoint note to agree with",
     )
+    parser.add_argument(
+        "--witness-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a witness's monitoring prefix: agree with what it cosigned (repeat)",
+    )
     parser.add_argument("--no-tiles", action="store_true", help="use the consistency-proof API")
     return parser
 
@@ -354,6 +382,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             witnesses=witnesses,
             quorum=len(witnesses) if args.quorum is None else args.quorum,
             peers=[read_peer(p) for p in args.peer],
+            witness_urls=args.witness_url,
             use_tiles=not args.no_tiles,
         )
         report = monitor.check()
