@@ -35,7 +35,7 @@ from tests.e2e.conftest import free_port, hub_env, run_hub
 LOG_SCOPES = "log:read"
 CLIENT_SRC = Path(__file__).resolve().parent.parent / "src"
 # hub-monitor's exit codes (hub_client.monitor)
-OK, ERROR, BAD_SIGNATURE, SPLIT_VIEW, INCONSISTENT, SHORT_QUORUM = 0, 1, 3, 4, 5, 6
+OK, ERROR, BAD_SIGNATURE, SPLIT_VIEW, INCONSISTENT, SHORT_QUORUM, RECEIPT = 0, 1, 3, 4, 5, 6, 7
 
 
 @dataclasses.dataclass

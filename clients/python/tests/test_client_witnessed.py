@@ -13,6 +13,7 @@ import pytest
 from hub_client import QuorumError, VerificationError, verify_cosignatures, verify_receipt
 from hub_client_testing import (
     OK,
+    RECEIPT,
     SHORT_QUORUM,
     SPLIT_VIEW,
     Hub,
@@ -64,9 +65,16 @@ def test_a_receipt_verifies_against_a_checkpoint_both_witnesses_cosigned(witness
     finally:
         stranger.stop()
     state = tmp_path / "state.json"
-    ok = monitor(hub.base_url, hub, state, *witness_args(witnesses))
+    kept = tmp_path / "receipt.json"
+    kept.write_text(json.dumps(sent["receipt"]))
+    ok = monitor(hub.base_url, hub, state, *witness_args(witnesses), "--receipt", str(kept))
     assert ok.returncode == OK, ok.stderr
     assert "witness.police.test/w1" in ok.stdout and "witness.council.test/w2" in ok.stdout
+    assert f"receipt {sent['receipt']['index']} included" in ok.stdout
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**sent["receipt"], "entry": {**sent["receipt"]["entry"], "purpose": "x"}}))
+    refused = monitor(hub.base_url, hub, state, *witness_args(witnesses), "--receipt", str(forged))
+    assert refused.returncode == RECEIPT and "does not verify" in refused.stderr
 
 
 def test_one_witness_down_is_short_of_quorum_until_it_cosigns_again(witnessed: tuple[Hub, list[Witness]], tmp_path: Path):

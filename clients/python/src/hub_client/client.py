@@ -11,6 +11,7 @@ a retry of a send the hub already took replays its first answer and creates noth
 from __future__ import annotations
 
 import email.utils
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -20,13 +21,14 @@ from typing import Any
 import requests
 
 from .auth import TokenSource, load_private_jwk
-from .notes import Checkpoint, Verifier, open_checkpoint
-from .receipts import b64, verify_receipt
+from .notes import Checkpoint, VerificationError, Verifier, open_checkpoint
+from .receipts import b64, check_quorum, verify_receipt
 from .tiles import TiledTree
 
 __all__ = ["HubClient", "HubError"]
 
 RETRYABLE = frozenset({503})
+ENV_NAMES = ("HUB_CLIENT_URL", "HUB_CLIENT_ID", "HUB_CLIENT_KEY")
 SEND_SCOPES = "referrals:write"
 READ_SCOPES = "referrals:read"
 LOG_SCOPES = "log:read"
@@ -100,6 +102,22 @@ class HubClient:
         self.timeout = timeout
         self.tile_prefix = tile_prefix.rstrip("/")
         self._sleep = sleep
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> HubClient:
+        """A client from ``HUB_CLIENT_URL``, ``HUB_CLIENT_ID``, ``HUB_CLIENT_KEY`` (a private
+        JWK file) and optionally ``HUB_CLIENT_ISSUER``."""
+        env = os.environ if environ is None else environ
+        missing = [n for n in ENV_NAMES if not env.get(n)]
+        if missing:
+            raise ValueError(f"set {', '.join(missing)}")
+        return cls(
+            env["HUB_CLIENT_URL"],
+            env["HUB_CLIENT_ID"],
+            Path(env["HUB_CLIENT_KEY"]),
+            issuer=env.get("HUB_CLIENT_ISSUER") or None,
+            **options,
+        )
 
     # -- the one request path -------------------------------------------------------------
 
@@ -258,6 +276,45 @@ class HubClient:
         """The tree of ``size`` leaves as tiles (check its root before reading nodes)."""
         return TiledTree(size, self.fetch_tile)
 
+    def witnesses(self) -> dict[str, Any]:
+        """``GET /api/v1/log/witnesses``: whom the hub asks, and its quorum.
+
+        For discovery only: trust a witness key you got from the witness's operator.
+        """
+        return dict(self.request("GET", "/api/v1/log/witnesses", LOG_SCOPES).json())
+
+    def witnessed_checkpoint(
+        self,
+        log_key: Verifier | str,
+        *,
+        covering: int = -1,
+        witnesses: Sequence[Verifier | str] = (),
+        quorum: int = 0,
+        origin: str | None = None,
+        wait: float = 0.0,
+        poll: float = 1.0,
+    ) -> str:
+        """The latest checkpoint note once it covers entry ``covering`` with ``quorum``.
+
+        Checkpoints are signed in batches and cosigned after, so a fresh receipt's entry
+        may not be covered yet: with ``wait`` (seconds) this asks again every ``poll``
+        seconds until it is, then raises :class:`VerificationError` or
+        :class:`~hub_client.receipts.QuorumError` as the last answer deserves.
+        """
+        deadline = time.monotonic() + wait
+        while True:
+            note = self.checkpoint_note()
+            head = open_checkpoint(note, log_key, origin)
+            try:
+                if head.size <= covering:
+                    raise VerificationError(f"no checkpoint covers entry {covering} yet")
+                check_quorum(note, witnesses, quorum)
+                return note
+            except VerificationError:
+                if time.monotonic() >= deadline:
+                    raise
+            self._sleep(poll)
+
     def verify_receipt(
         self,
         receipt: Mapping[str, Any],
@@ -266,15 +323,20 @@ class HubClient:
         witnesses: Sequence[Verifier | str] = (),
         quorum: int = 0,
         origin: str | None = None,
+        wait: float = 0.0,
     ) -> Checkpoint:
         """Verify a receipt against the latest (witnessed) checkpoint.
 
-        Fetches the checkpoint and an inclusion proof for the receipt's index at its size,
-        then checks everything offline (:func:`hub_client.receipts.verify_receipt`).
+        Fetches the checkpoint (waiting up to ``wait`` seconds for one that covers the
+        receipt with ``quorum`` cosignatures) and an inclusion proof for the receipt's index
+        at its size, then checks everything offline (:func:`hub_client.receipts.verify_receipt`).
         """
-        note = self.checkpoint_note()
+        index = int(receipt["index"])
+        note = self.witnessed_checkpoint(
+            log_key, covering=index, witnesses=witnesses, quorum=quorum, origin=origin, wait=wait
+        )
         head = open_checkpoint(note, log_key, origin)
-        proof = self.inclusion_proof(int(receipt["index"]), head.size)
+        proof = self.inclusion_proof(index, head.size)
         return verify_receipt(
             receipt,
             log_key,

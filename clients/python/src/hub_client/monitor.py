@@ -14,8 +14,11 @@ Each run fetches the hub's latest checkpoint and trusts it only if
    history (a split view), even on a monitor's first run;
 4. at least ``--quorum`` of the ``--witness`` keys cosigned it (cosignature/v1).
 
-Then it replaces the state (atomically) and exits 0. Otherwise the state is left as it
-was, the evidence is printed, and the exit code says what went wrong:
+Then it replaces the state (atomically), checks that every ``--receipt`` (a receipt JSON
+file kept from a send) is in that tree, and exits 0. Otherwise the state is left as it
+was (a receipt's failure aside), the evidence is printed, and the exit code says what went
+wrong. ``--wait S`` keeps asking for S seconds while the only trouble is a checkpoint short
+of quorum or not yet covering a receipt (checkpoints are signed in batches, then cosigned).
 
 ====  =====================================================================================
 code  meaning
@@ -30,6 +33,8 @@ code  meaning
 5     inconsistent: the hub did not prove the new checkpoint extends the trusted one (the
       consistency proof fails, its tiles do not give its own root, or the log shrank)
 6     short of quorum: fewer than ``--quorum`` witnesses cosigned the checkpoint
+7     a receipt is not in the trusted tree (its members do not give its leaf, or the
+      inclusion proof fails), or no checkpoint covers it yet
 ====  =====================================================================================
 """
 
@@ -43,14 +48,17 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
 from . import merkle
-from .auth import TokenError, load_private_jwk
+from ._options import add_connection_options, connect
+from .auth import TokenError
 from .client import HubClient, HubError
 from .notes import (
     COSIGNATURE_V1,
@@ -62,6 +70,7 @@ from .notes import (
     parse_verifier,
     verify_cosignatures,
 )
+from .receipts import b64, verify_entry_view
 from .tiles import TileError, TilesUnavailable
 
 __all__ = [
@@ -69,6 +78,7 @@ __all__ = [
     "ERROR",
     "INCONSISTENT",
     "OK",
+    "RECEIPT",
     "SHORT_QUORUM",
     "SPLIT_VIEW",
     "Alarm",
@@ -77,16 +87,19 @@ __all__ = [
     "main",
 ]
 
-OK, ERROR, USAGE, BAD_SIGNATURE, SPLIT_VIEW, INCONSISTENT, SHORT_QUORUM = 0, 1, 2, 3, 4, 5, 6
+OK, ERROR, USAGE, BAD_SIGNATURE, SPLIT_VIEW, INCONSISTENT, SHORT_QUORUM, RECEIPT = range(8)
 
 
 class Alarm(Exception):
     """The checkpoint must not be trusted; ``code`` is the exit code, ``evidence`` the notes."""
 
-    def __init__(self, code: int, message: str, evidence: Sequence[str] = ()) -> None:
+    def __init__(
+        self, code: int, message: str, evidence: Sequence[str] = (), *, retryable: bool = False
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.evidence = list(evidence)
+        self.retryable = retryable  # may clear by itself (quorum, coverage): --wait retries
 
 
 @dataclass
@@ -98,6 +111,7 @@ class Report:
     method: str  # "first use", "tiles", "proof", "same"
     cosigned_by: list[str] = field(default_factory=list)
     peers: int = 0
+    receipts: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         was = "first use" if self.previous_size is None else f"was {self.previous_size}"
@@ -105,6 +119,7 @@ class Report:
         return (
             f"ok: {self.checkpoint.origin} size {self.checkpoint.size} ({was}; "
             f"consistency: {self.method}); cosigned by {witnesses}; peers agreed: {self.peers}"
+            + "".join(f"; receipt {i} included" for i in self.receipts)
         )
 
 
@@ -167,6 +182,7 @@ class Monitor:
         quorum: int = 0,
         peers: Sequence[str] = (),
         witness_urls: Sequence[str] = (),
+        receipts: Sequence[Mapping[str, Any]] = (),
         use_tiles: bool = True,
     ) -> None:
         self.client = client
@@ -183,6 +199,7 @@ class Monitor:
         self.quorum = quorum
         self.peers = list(peers)
         self.witness_urls = [u.rstrip("/") for u in witness_urls]
+        self.receipts = list(receipts)
         self.use_tiles = use_tiles
 
     def _open(self, note: str, what: str) -> Checkpoint:
@@ -226,15 +243,42 @@ class Monitor:
                 f"{len(cosigned)} of {len(self.witnesses)} witnesses cosigned size {new.size} "
                 f"({names}); the quorum is {self.quorum}; missing: {', '.join(missing)}",
                 [note],
+                retryable=True,
             )
         write_state(self.state, new)
+        for receipt in self.receipts:
+            self._included(receipt, new)
         return Report(
             new,
             previous.size if previous else None,
             method,
             [c.witness for c in cosigned],
             len(peers),
+            [int(r["index"]) for r in self.receipts],
         )
+
+    def _included(self, receipt: Mapping[str, Any], head: Checkpoint) -> None:
+        """The receipt's members give its leaf, and the leaf is in the trusted tree."""
+        try:
+            leaf = verify_entry_view(receipt)
+            index = receipt["index"]
+            if not isinstance(index, int):
+                raise VerificationError("the receipt has no index")
+        except (VerificationError, KeyError) as exc:
+            raise Alarm(RECEIPT, f"a receipt does not verify: {exc}") from None
+        if index >= head.size:
+            raise Alarm(
+                RECEIPT,
+                f"no trusted checkpoint covers entry {index} yet (size {head.size})",
+                retryable=True,
+            )
+        hashes = [b64(h) for h in self.client.inclusion_proof(index, head.size)["hashes"]]
+        if not merkle.verify_inclusion(index, head.size, leaf, hashes, head.root_hash):
+            raise Alarm(
+                RECEIPT,
+                f"entry {index} is not in the trusted tree of size {head.size}",
+                [head.note],
+            )
 
     def _extends(self, old: Checkpoint, new: Checkpoint, what: str) -> str:
         """Check ``new`` extends ``old``; return how it was checked."""
@@ -319,13 +363,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hub-monitor",
         description="Check the hub's latest checkpoint: signature, consistency with the last "
-        "one trusted, peers, witness quorum. Exit 0 trusted; 3 bad signature; 4 split view; "
-        "5 inconsistent; 6 short of quorum; 1 could not check.",
+        "one trusted, peers, witness quorum, receipts. Exit 0 trusted; 3 bad signature; 4 split "
+        "view; 5 inconsistent; 6 short of quorum; 7 a receipt not included; 1 could not check.",
     )
-    parser.add_argument("--hub", required=True, help="the hub's base URL")
-    parser.add_argument("--issuer", help="the hub's HUB_ISSUER (default: --hub)")
-    parser.add_argument("--client-id", required=True, help="your partner id (OAuth client_id)")
-    parser.add_argument("--key", required=True, type=Path, help="your private JWK file")
+    add_connection_options(parser)
     parser.add_argument(
         "--log-key",
         required=True,
@@ -342,7 +383,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="VKEY",
         help="a witness's cosignature/v1 verifier key (repeat; or a file)",
     )
-    parser.add_argument("--quorum", type=int, help="witnesses needed (default: every --witness)")
+    parser.add_argument(
+        "--witnesses", type=Path, metavar="FILE", help="a file of witness cosigner keys, one a line"
+    )
+    parser.add_argument("--quorum", type=int, help="witnesses needed (default: every one given)")
     parser.add_argument(
         "--peer",
         action="append",
@@ -357,6 +401,21 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="URL",
         help="a witness's monitoring prefix: agree with what it cosigned (repeat)",
+    )
+    parser.add_argument(
+        "--receipt",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="a receipt (JSON) that must be in the trusted tree (repeat)",
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="keep asking while short of quorum or a receipt is not covered yet",
     )
     parser.add_argument("--no-tiles", action="store_true", help="use the consistency-proof API")
     return parser
@@ -374,8 +433,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         witnesses = [_key_text(w) for w in args.witness]
+        if args.witnesses is not None:
+            lines = args.witnesses.read_text(encoding="utf-8").splitlines()
+            witnesses += [line.strip() for line in lines if line.strip()]
         monitor = Monitor(
-            HubClient(args.hub, args.client_id, load_private_jwk(args.key), issuer=args.issuer),
+            connect(args),
             _key_text(args.log_key),
             args.state,
             origin=args.origin,
@@ -383,9 +445,18 @@ def run(argv: Sequence[str] | None = None) -> int:
             quorum=len(witnesses) if args.quorum is None else args.quorum,
             peers=[read_peer(p) for p in args.peer],
             witness_urls=args.witness_url,
+            receipts=[json.loads(p.read_text(encoding="utf-8")) for p in args.receipt],
             use_tiles=not args.no_tiles,
         )
-        report = monitor.check()
+        deadline = time.monotonic() + args.wait
+        while True:
+            try:
+                report = monitor.check()
+                break
+            except Alarm as alarm:
+                if not alarm.retryable or time.monotonic() >= deadline:
+                    raise
+                time.sleep(1.0)
     except Alarm as alarm:
         print(f"ALARM ({alarm.code}): {alarm}", file=sys.stderr)
         for note in alarm.evidence:
