@@ -60,6 +60,9 @@ def _trusted_cosigners(note: str, keys: dict[str, str]) -> set[str]:
 
 def test_quorum_met_then_extended(app, client, auth, witnesses, witness_keys, settings):
     hub_key = client.get("/api/v1/log/key", headers=auth("kent-police")).get_data(as_text=True)
+    listed = client.get("/api/v1/log/witnesses", headers=auth("kent-police")).get_json()
+    assert listed["quorum"] == 2
+    assert {w["name"]: w["verifier_key"] for w in listed["witnesses"]} == witness_keys
     first = _append_and_sign(app, 5)
     result = _cosign(app, first)
     assert result.met and set(result.cosigned) == set(witness_keys)
