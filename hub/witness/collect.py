@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import requests
 import structlog
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
@@ -197,9 +198,15 @@ def request_cosignatures(
         outcomes.append(outcome)
         if got is not None:
             lines.append(got)
-    for name, text, timestamp in lines:
-        session.add(LedgerCosignature(tree_size=size, witness=name, line=text,
-                                      timestamp=timestamp, received_at=utcnow()))  # fmt: skip
+    if lines:
+        rows = [{"tree_size": size, "witness": name, "line": text, "timestamp": timestamp,
+                 "received_at": utcnow()} for name, text, timestamp in lines]  # fmt: skip
+        make_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else (
+            sqlite.insert
+        )
+        # Another caller (the worker, `hub log checkpoint`) may have stored one meanwhile.
+        session.execute(make_insert(LedgerCosignature).values(rows).on_conflict_do_nothing(
+            index_elements=["tree_size", "witness"]))  # fmt: skip
     session.commit()
     result = quorum(settings, sorted(have | {w for w, _, _ in lines}), size)
     result = dataclasses.replace(result, outcomes=tuple(outcomes))

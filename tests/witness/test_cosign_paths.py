@@ -76,3 +76,31 @@ def test_a_witness_answer_that_does_not_verify_is_not_stored(app, settings, witn
             assert {o.reason for o in result.outcomes} == {"bad_cosignature"}, current
         assert cosignatures_for(session, checkpoint.tree_size) == []
         assert all(url.endswith("/add-checkpoint") for url in sent)
+
+
+def test_a_cosignature_stored_meanwhile_by_another_caller_is_not_an_error(app, settings):
+    from hub.db import make_sessionmaker, utcnow
+    from hub.witness.collect import post
+    from hub.witness.models import LedgerCosignature
+
+    _append(app, 2)
+    with app.app_context():
+        session = db.session()
+        checkpoint = sign_checkpoint(session, app.extensions["hub.signing_key"], settings.log_origin)
+        session.commit()
+        other = make_sessionmaker(app.extensions["hub.engine"])
+        first = settings.witnesses[0]
+
+        def racing(url: str, body: bytes, timeout: float) -> Reply:
+            reply = post(url, body, timeout)
+            if url.startswith(first.url):  # the worker stores the same answer first
+                with other() as meanwhile:
+                    meanwhile.add(LedgerCosignature(
+                        tree_size=checkpoint.tree_size, witness=first.name,
+                        line=reply.body.decode(), timestamp=1, received_at=utcnow()))
+                    meanwhile.commit()
+            return reply
+
+        result = request_cosignatures(session, settings, checkpoint, send=racing)
+        assert result.met
+        assert len(cosignatures_for(session, checkpoint.tree_size)) == 2
