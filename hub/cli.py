@@ -94,8 +94,12 @@ def serve(host: str, port: int, workers: int | None) -> None:
     help="first run the scripted partnership flows over HTTP and print what each party got",
 )
 @click.option("--scenario-only", is_flag=True, help="run the scenario, then exit (no serving)")
-def demo(host: str, port: int, scenario: bool, scenario_only: bool) -> None:
+@click.option("--no-witnesses", is_flag=True, help="do not start the two local demo witnesses")
+def demo(host: str, port: int, scenario: bool, scenario_only: bool, no_witnesses: bool) -> None:
     """Init, load the demo partnership from policies/, and serve on 127.0.0.1:8000.
+
+    Two demo witnesses cosign its checkpoints (in this process, on free local ports) unless
+    --no-witnesses or HUB_WITNESSES names real ones.
 
     With --scenario, a scripted run first shows the seeds' flows happening against a
     background server (real client assertions signed with keys/demo/), then serving
@@ -115,6 +119,12 @@ def demo(host: str, port: int, scenario: bool, scenario_only: bool) -> None:
             click.echo(line)
     except SyncFailed as exc:
         raise click.ClickException(str(exc)) from None
+    if not no_witnesses and not settings.witnesses:
+        from hub.witness.demo import start_cosigning, start_demo_witnesses, witnesses_env
+
+        witnesses_env(start_demo_witnesses(settings, click.echo))
+        settings = _settings()
+        start_cosigning(settings)
     from hub.people.demo import demo_people_report
 
     for line in demo_people_report(settings, host=host, port=port):

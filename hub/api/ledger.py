@@ -154,6 +154,43 @@ class Checkpoint(MethodView):
         return response
 
 
+class WitnessSchema(ma.Schema):
+    name = ma.fields.String(required=True, metadata={"description": "cosigner name"})
+    url = ma.fields.String(required=True, metadata={"description": "submission URL prefix"})
+    verifier_key = ma.fields.String(
+        required=True,
+        metadata={"description": "cosignature/v1 vkey: name+keyid+base64(0x04 || key)"},
+    )
+
+
+class WitnessPolicySchema(ma.Schema):
+    quorum = ma.fields.Integer(
+        required=True, metadata={"description": "k: cosignatures a checkpoint needs"}
+    )
+    witnesses = ma.fields.List(ma.fields.Nested(WitnessSchema), required=True)
+
+
+@blp.route("/log/witnesses")
+class Witnesses(MethodView):
+    @requires("log:read")
+    @blp.response(200, WitnessPolicySchema, example=examples.WITNESSES)
+    @blp.doc(operationId="getWitnesses")
+    def get(self) -> dict[str, Any]:
+        """The witnesses the hub asks to cosign its checkpoints, and the quorum (k of n).
+
+        For discovery only: a witness's key is worth something only if you got it from
+        the witness's operator (each agency runs one), not from the hub it watches.
+        """
+        settings = current_app.config["HUB_SETTINGS"]
+        return {
+            "quorum": settings.witness_quorum_needed,
+            "witnesses": [
+                {"name": w.name, "url": w.url, "verifier_key": w.verifier_key}
+                for w in settings.witnesses
+            ],
+        }
+
+
 @blp.route("/log/key")
 class VerifierKey(MethodView):
     @requires("log:read")

@@ -53,6 +53,12 @@ def create_witness_app(config: WitnessConfig) -> Flask:
     def healthz() -> Response:
         return _text("ok\n", 200)
 
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
     @app.errorhandler(404)
     @app.errorhandler(405)
     @app.errorhandler(413)

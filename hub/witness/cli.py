@@ -39,6 +39,21 @@ def _config(name: str, state_dir: Path, key_path: Path | None, logs: tuple[str, 
         raise click.ClickException(str(exc)) from None
 
 
+def _configure_logging() -> None:
+    """The hub's JSON log lines (``HUB_LOG_LEVEL``, ``HUB_LOG_JSON``), without reading the
+    hub's other settings: a witness has no database, secrets or issuer."""
+    import os
+
+    from hub.logging import configure_logging
+    from hub.settings import Settings
+
+    level = os.environ.get("HUB_LOG_LEVEL", "INFO").strip().upper()
+    plain = os.environ.get("HUB_LOG_JSON", "true").strip().lower() in {"0", "false", "no", "off"}
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise click.ClickException("HUB_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR")
+    configure_logging(Settings(log_level=level, log_json=not plain))
+
+
 @click.group()
 def witness() -> None:
     """A C2SP tlog-witness: cosign the hub's checkpoints after checking consistency."""
@@ -54,6 +69,7 @@ def serve(host: str, port: int, workers: int, name: str, state_dir: Path,
     """Serve POST /add-checkpoint and GET /<origin hash>/checkpoint until interrupted."""
     from hub.witness.app import serve as run
 
+    _configure_logging()
     config = _config(name, state_dir, key_path, logs, production)
     click.echo(f"witness {config.name} key {config.verifier_key}", err=True)
     run(config, host=host, port=port, production=production, workers=workers)

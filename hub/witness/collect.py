@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING
 import requests
 import structlog
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.ledger import store
+from hub.ledger.errors import LedgerError
 from hub.ledger.models import LedgerCheckpoint
 from hub.witness.cosignature import CosignatureError, verify_cosignatures
 from hub.witness.models import LedgerCosignature
@@ -165,6 +167,7 @@ def request_cosignatures(
     checkpoint: LedgerCheckpoint,
     *,
     send: Post = post,
+    runner: str = "hub",
 ) -> CosignResult:
     """Ask every witness without a cosignature on ``checkpoint`` for one; store and judge.
 
@@ -172,6 +175,9 @@ def request_cosignatures(
     commits its reads before contacting witnesses (no lock is held while waiting) and
     commits the cosignatures it stores. Never raises for a witness's failure: each is an
     :class:`Outcome` with a reason (``unreachable``, ``conflict``, ``refused``, ...).
+    Short of quorum it logs ``witness_quorum_short`` and records a failed ``witness`` check
+    run (the DPO console's ledger health); the first time the quorum is met again it
+    records a passing one.
     """
     size, note = checkpoint.tree_size, checkpoint.note
     have = {c.witness for c in cosignatures_for(session, size)}
@@ -192,9 +198,15 @@ def request_cosignatures(
         outcomes.append(outcome)
         if got is not None:
             lines.append(got)
-    for name, text, timestamp in lines:
-        session.add(LedgerCosignature(tree_size=size, witness=name, line=text,
-                                      timestamp=timestamp, received_at=utcnow()))  # fmt: skip
+    if lines:
+        rows = [{"tree_size": size, "witness": name, "line": text, "timestamp": timestamp,
+                 "received_at": utcnow()} for name, text, timestamp in lines]  # fmt: skip
+        make_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else (
+            sqlite.insert
+        )
+        # Another caller (the worker, `hub log checkpoint`) may have stored one meanwhile.
+        session.execute(make_insert(LedgerCosignature).values(rows).on_conflict_do_nothing(
+            index_elements=["tree_size", "witness"]))  # fmt: skip
     session.commit()
     result = quorum(settings, sorted(have | {w for w, _, _ in lines}), size)
     result = dataclasses.replace(result, outcomes=tuple(outcomes))
@@ -202,7 +214,20 @@ def request_cosignatures(
         log.warning("witness_quorum_short", tree_size=size, cosigned=len(result.cosigned),
                     needed=result.needed, missing=list(result.missing),
                     reasons={o.witness: o.reason for o in outcomes if not o.cosigned})  # fmt: skip
+    _record(session, result, runner)
     return result
+
+
+def _record(session: Session, result: CosignResult, runner: str) -> None:
+    """A failed ``witness`` run when short; a passing one when met after a failed one."""
+    from hub.audit.health import last_run, record_run
+
+    previous = last_run(session, WITNESS_CHECK)
+    if result.met and (previous is None or previous.ok):
+        return
+    record_run(session, WITNESS_CHECK, utcnow(), result.met, result.tree_size, result.summary(),
+               runner)  # fmt: skip
+    session.commit()
 
 
 def _ask(
@@ -221,7 +246,7 @@ def _ask(
                 return Outcome(name, False, "witness_ahead"), None
             try:
                 ask.proofs[known] = store.consistency_proof(session, known, size) if known else []
-            except Exception:  # noqa: BLE001 - the store names no such tree: we cannot help it
+            except LedgerError:  # the store cannot prove from there: we cannot help it
                 return Outcome(name, False, "conflict"), None
             session.commit()
             old = known
@@ -251,9 +276,7 @@ class CosignTicker:
     """``hub worker``'s retry of missing cosignatures on the latest checkpoint.
 
     At most once per ``HUB_WITNESS_RETRY_INTERVAL`` seconds while the latest checkpoint is
-    missing any witness's cosignature, and at once when a new checkpoint appears. Each
-    attempt that leaves the checkpoint short of quorum is recorded as a ``witness`` check
-    run (the DPO console's ledger health); so is the first that meets it again.
+    missing any witness's cosignature, and at once when a new checkpoint appears.
     """
 
     def __init__(self, settings: Settings, *, send: Post = post,
@@ -262,7 +285,6 @@ class CosignTicker:
         self.send = send
         self.clock = clock
         self._last: tuple[int, float] | None = None
-        self._was_short = False
 
     def __call__(self, sessions: Callable[[], Session]) -> CosignResult | None:
         if not self.settings.witnesses:
@@ -280,18 +302,5 @@ class CosignTicker:
             ):
                 return None
             self._last = (latest.tree_size, now)
-            result = request_cosignatures(session, self.settings, latest, send=self.send)
-            if not result.met or self._was_short:
-                record_witness_run(session, result)
-                session.commit()
-            self._was_short = not result.met
-            return result
-
-
-def record_witness_run(session: Session, result: CosignResult, runner: str = "worker") -> None:
-    """A ``witness`` row in ``ledger_check_runs``: ok when the quorum is met."""
-    from hub.audit.health import record_run
-
-    started = utcnow()
-    record_run(session, WITNESS_CHECK, started, result.met, result.tree_size, result.summary(),
-               runner)  # fmt: skip
+            return request_cosignatures(session, self.settings, latest, send=self.send,
+                                        runner="worker")  # fmt: skip

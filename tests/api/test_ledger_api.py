@@ -83,3 +83,26 @@ def test_tiles_are_served_to_partners_and_agree_with_the_proofs(client, get_toke
         assert missing.status_code == 404, path
         assert missing.mimetype == "application/problem+json"
     assert client.get(f"/api/v1/log/tile/0/000.p/{size}").status_code == 401
+
+
+def test_a_full_tile_is_immutable(app, client, get_token):
+    from hub import db
+    from hub.ledger import store
+    from hub.ledger.checkpoint import sign_checkpoint
+    from tests.ledger.conftest import sample_event
+
+    headers = _auth(get_token("kent-police", "log:read"))
+    with app.app_context():
+        session = db.session()
+        store.append_entries(session, [sample_event(i) for i in range(256)])
+        sign_checkpoint(session, app.extensions["hub.signing_key"],
+                        app.config["HUB_SETTINGS"].log_origin)  # fmt: skip
+        session.commit()
+    tile = client.get("/api/v1/log/tile/0/000", headers=headers)
+    assert tile.status_code == 200 and len(tile.data) == 256 * 32
+    assert tile.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    level1 = client.get("/api/v1/log/tile/1/000.p/1", headers=headers)
+    from hub.ledger import merkle
+
+    leaves = [tile.data[i : i + 32] for i in range(0, 8192, 32)]
+    assert level1.data == merkle.root_from_leaves(leaves)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub import db
 from hub.audit import health
+from hub.audit.models import LedgerCheckRun
 from hub.db import Base, make_engine, make_sessionmaker
 from hub.ledger import merkle, store, verify
 from hub.ledger.checkpoint import checkpoint_body, ensure_signing_key, sign_checkpoint, sign_note
@@ -60,6 +61,9 @@ def _trusted_cosigners(note: str, keys: dict[str, str]) -> set[str]:
 
 def test_quorum_met_then_extended(app, client, auth, witnesses, witness_keys, settings):
     hub_key = client.get("/api/v1/log/key", headers=auth("kent-police")).get_data(as_text=True)
+    listed = client.get("/api/v1/log/witnesses", headers=auth("kent-police")).get_json()
+    assert listed["quorum"] == 2
+    assert {w["name"]: w["verifier_key"] for w in listed["witnesses"]} == witness_keys
     first = _append_and_sign(app, 5)
     result = _cosign(app, first)
     assert result.met and set(result.cosigned) == set(witness_keys)
@@ -184,7 +188,7 @@ def test_a_split_view_is_caught(app, settings, witnesses, witness_keys, hub_key_
     assert _cosign(app, honest).met
 
     engine = make_engine(f"sqlite:///{tmp_path / 'other-view.sqlite3'}")
-    tables = [*LEDGER_TABLES, LedgerCosignature.__table__]
+    tables = [*LEDGER_TABLES, LedgerCosignature.__table__, LedgerCheckRun.__table__]
     Base.metadata.create_all(engine, tables=tables)
     key = ensure_signing_key(hub_key_path)
     with Session(engine) as other:
@@ -196,6 +200,7 @@ def test_a_split_view_is_caught(app, settings, witnesses, witness_keys, hub_key_
         assert not result.met and result.cosigned == ()
         assert {o.reason for o in result.outcomes} == {"refused"}
         assert any(e["event"] == "witness_quorum_short" for e in logs)
+        assert health.last_run(other, health.WITNESS).ok is False  # the other view's alarm
         from hub.witness.served import served_checkpoint
 
         note, state = served_checkpoint(other, settings)
