@@ -112,13 +112,23 @@ def test_a_refusal_is_raised_with_its_reasons(hub: Hub):
     assert {r["reason"] for r in refused.value.problem["reasons"]} == {"no_agreement"}
 
 
-def test_batch_sends_one_result_per_item(hub: Hub, proxy: Proxy):
-    client = hub.client("kent-csc", proxy.url)
+def test_batch_sends_one_result_per_item_and_is_not_retried_blindly(hub: Hub, proxy: Proxy):
+    waits: list[float] = []
+    client = hub.client("kent-csc", proxy.url, sleep=waits.append)
     tag = uuid.uuid4().hex[:8]
     results = client.send_batch([referral(f"Batch{tag}A"), {"to": "kent-syv-provider"},
                                  referral(f"Batch{tag}B")])
     assert [r["status"] for r in results] == [201, 422, 201]
-    assert [s for s in proxy.seen if s.path == "/api/v1/referrals:batch"][0].idempotency_key
+    # the hub does not deduplicate batches: an answer lost after it acted is not resent
+    proxy.fault("POST", "/api/v1/referrals:batch", "lose", **{"Retry-After": "1"})
+    with pytest.raises(HubError) as lost:
+        client.send_batch([referral(f"Batch{tag}C")])
+    assert lost.value.status == 503 and waits == []
+    assert len([s for s in proxy.seen if s.path == "/api/v1/referrals:batch"]) == 2
+    provider = hub.client("kent-syv-provider")
+    names = [i["disclosure"]["data"]["given_name"] for i in provider.inbox()
+             if (i["disclosure"].get("data") or {}).get("given_name", "").startswith(f"Batch{tag}")]
+    assert sorted(names) == [f"Batch{tag}A", f"Batch{tag}B", f"Batch{tag}C"]  # C once
 
 
 def test_the_inbox_iterator_follows_cursors_across_pages(hub: Hub, proxy: Proxy):

@@ -4,8 +4,10 @@ Every request carries a bearer token from :class:`~hub_client.auth.TokenSource` 
 scope set, cached). A 401 drops the cached token and tries once more with a fresh one. A
 503 (the hub's database could not answer in time) is retried after its ``Retry-After``
 (seconds or an HTTP date), at most ``max_retries`` times and never waiting longer than
-``max_wait`` seconds at once. Sends carry an ``Idempotency-Key`` (generated unless given):
-a retry of a send the hub already took replays its first answer and creates nothing.
+``max_wait`` seconds at once. A referral carries an ``Idempotency-Key`` (generated unless
+given): a retry of a send the hub already took replays its first answer and creates
+nothing. A batch has no such key at the hub, so it is not retried (:meth:`HubClient.
+send_batch`).
 """
 
 from __future__ import annotations
@@ -131,10 +133,13 @@ class HubClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         expect: Sequence[int] = (200,),
+        retry: bool = True,
     ) -> requests.Response:
         """Send with a token; refresh once on 401; retry 503 (bounded, honouring Retry-After).
 
         A connection failure is retried too, for reads and for idempotency-keyed sends.
+        ``retry=False`` retries nothing but the 401 (for a request the hub may have acted
+        on and cannot deduplicate).
         """
         refreshed = False
         attempt = 0
@@ -151,7 +156,7 @@ class HubClient:
                 )
             except requests.ConnectionError:
                 # Safe to repeat only a read, or a send the Idempotency-Key deduplicates.
-                replayable = method == "GET" or "Idempotency-Key" in sent
+                replayable = retry and (method == "GET" or "Idempotency-Key" in sent)
                 if not replayable or attempt >= self.max_retries:
                     raise
                 attempt += 1
@@ -161,7 +166,7 @@ class HubClient:
                 self.tokens.invalidate(scopes)
                 refreshed = True
                 continue
-            if response.status_code in RETRYABLE and attempt < self.max_retries:
+            if retry and response.status_code in RETRYABLE and attempt < self.max_retries:
                 attempt += 1
                 wait = retry_after(response.headers.get("Retry-After"))
                 self._sleep(min(self.max_wait, self.default_wait if wait is None else wait))
@@ -192,16 +197,22 @@ class HubClient:
         return dict(response.json())
 
     def send_batch(
-        self, items: Sequence[Mapping[str, Any]], *, idempotency_key: str | None = None
+        self, items: Sequence[Mapping[str, Any]], *, retry: bool = False
     ) -> list[dict[str, Any]]:
-        """``POST /api/v1/referrals:batch``: one result per item, in order (201/403/422)."""
-        key = idempotency_key or f"hubclient-batch-{uuid.uuid4().hex}"
+        """``POST /api/v1/referrals:batch``: one result per item, in order (201/403/422).
+
+        Not retried by default: the hub records a batch in chunks of a few hundred as it goes
+        and does not deduplicate batches, so after a 503 some items may have been sent, and
+        a blind retry would send them twice (a second disclosure about the same people).
+        On :class:`HubError` 503, check what arrived, or send the items one by one with
+        :meth:`send_referral`, which is idempotent. ``retry=True`` accepts the risk.
+        """
         response = self.request(
             "POST",
             "/api/v1/referrals:batch",
             SEND_SCOPES,
             json={"items": [dict(item) for item in items]},
-            headers={"Idempotency-Key": key},
+            retry=retry,
         )
         return list(response.json()["results"])
 
