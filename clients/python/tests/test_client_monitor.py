@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.ledger.checkpoint import verifier_key
+from hub_client.monitor import Monitor
 from hub_client_testing import (
     BAD_SIGNATURE,
     ERROR,
@@ -127,3 +128,17 @@ def test_a_log_that_shrinks_or_another_key_or_origin_is_refused(forked: tuple[Hu
     assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
     garbage = monitor(a.base_url, a, tmp_path / "z.json", key="not-a-key")
     assert garbage.returncode == ERROR
+
+
+def test_without_tiles_the_monitor_falls_back_to_the_consistency_proof_api(forked: tuple[Hub, Hub], tmp_path: Path):
+    a, _ = forked
+    state = tmp_path / "state.json"
+    no_tiles = a.client("kent-police", tile_prefix="/api/v1/no-such-prefix")
+    first = Monitor(no_tiles, a.log_key(), state).check()
+    assert first.method == "first use"
+    grow(a)
+    second = Monitor(no_tiles, a.log_key(), state).check()
+    assert second.method == "proof" and second.previous_size == first.checkpoint.size
+    grow(a)
+    third = Monitor(a.client("kent-police"), a.log_key(), state).check()
+    assert third.method == "tiles"
