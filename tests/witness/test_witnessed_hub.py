@@ -24,7 +24,6 @@ from hub.ledger.checkpoint import checkpoint_body, ensure_signing_key, sign_chec
 from hub.ledger.models import LedgerCheckpoint
 from hub.witness.collect import CosignTicker, request_cosignatures
 from hub.witness.cosignature import verify_cosignatures
-from hub.witness.models import LedgerCosignature
 from hub.witness.protocol import build_request
 from tests.ledger.conftest import LEDGER_TABLES, sample_event
 from tests.witness.conftest import ISSUER_ORIGIN
@@ -188,7 +187,7 @@ def test_a_split_view_is_caught(app, settings, witnesses, witness_keys, hub_key_
     assert _cosign(app, honest).met
 
     engine = make_engine(f"sqlite:///{tmp_path / 'other-view.sqlite3'}")
-    tables = [*LEDGER_TABLES, LedgerCosignature.__table__, LedgerCheckRun.__table__]
+    tables = [*LEDGER_TABLES, LedgerCheckRun.__table__]
     Base.metadata.create_all(engine, tables=tables)
     key = ensure_signing_key(hub_key_path)
     with Session(engine) as other:
