@@ -295,13 +295,17 @@ def log() -> None:
 
 @log.command("verify")
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def log_verify(quiet: bool) -> None:
-    """Recompute every leaf, subtree and checkpoint; exit 1 naming the first bad entry."""
+@click.option("--full", is_flag=True, help="everything, not just what the last run left")
+def log_verify(quiet: bool, full: bool) -> None:
+    """Recompute leaves, subtrees and checkpoints; exit 1 naming the first bad entry.
+
+    Routine runs start at the last checkpoint an earlier run verified; --full starts at 0.
+    """
     from hub.operations import SyncFailed, verify_whole_ledger
 
     try:
         if quiet:
-            ok, lines = verify_whole_ledger(_settings(), None)
+            ok, lines = verify_whole_ledger(_settings(), None, full=full)
         else:
             with click.progressbar(length=1, label="verifying ledger", file=sys.stderr) as bar:
 
@@ -309,7 +313,7 @@ def log_verify(quiet: bool) -> None:
                     bar.length = max(total, 1)
                     bar.update(done - bar.pos)
 
-                ok, lines = verify_whole_ledger(_settings(), progress)
+                ok, lines = verify_whole_ledger(_settings(), progress, full=full)
     except SyncFailed as exc:
         raise click.ClickException(str(exc)) from None
     for line in lines:

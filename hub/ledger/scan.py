@@ -28,8 +28,7 @@ def entries_between(session: Session, start: int, stop: int) -> list[Row]:
     is linear.
     """
     sql = (
-        "SELECT idx, entry, leaf_hash, format, salts FROM ledger_entries "
-        "WHERE idx >= ? AND idx < ?"
+        "SELECT idx, entry, leaf_hash, format, salts FROM ledger_entries WHERE idx >= ? AND idx < ?"
     )
     rows: list[Row] = raw_rows(session, sql, (start, stop))  # type: ignore[assignment]
     rows.sort(key=_first)
@@ -38,6 +37,30 @@ def entries_between(session: Session, start: int, stop: int) -> list[Row]:
 
 def _first(row: tuple[Any, ...]) -> int:
     return int(row[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """How a verification worker process opens its own connection to the same database:
+    a psycopg connection string (without the password, which travels apart) or the path of
+    a SQLite file (opened read-only)."""
+
+    postgres: bool
+    dsn: str
+    password: str | None = None
+
+
+def source_of(session: Session) -> Source | None:
+    """The session's database as a :class:`Source`, or None if another process cannot open
+    it (an in-memory SQLite database)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        info = connection.connection.driver_connection.info  # type: ignore[union-attr]
+        return Source(True, info.dsn, info.password)
+    database = connection.engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Source(False, database)
 
 
 @dataclasses.dataclass(slots=True)
@@ -73,10 +96,47 @@ class ChunkReader:
     connection concurrently (:mod:`hub.ledger.fsck` serialises with a lock).
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, raw: Any, postgres: bool) -> None:
+        self.raw = raw
+        self.postgres = postgres
+
+    @classmethod
+    def for_session(cls, session: Session) -> ChunkReader:
+        """A reader on the session's own connection (taken now, in the caller's thread)."""
         connection = session.connection()
-        self.postgres = connection.dialect.name == "postgresql"
-        self.raw = connection.connection.driver_connection
+        postgres = connection.dialect.name == "postgresql"
+        return cls(connection.connection.driver_connection, postgres)
+
+    @classmethod
+    def connect(cls, source: Source) -> ChunkReader:
+        """A reader on a new connection of its own (a verification worker process)."""
+        if source.postgres:
+            import psycopg
+
+            raw = psycopg.connect(source.dsn, password=source.password, autocommit=True)
+            return cls(raw, True)
+        import sqlite3
+
+        return cls(sqlite3.connect(f"file:{source.dsn}?mode=ro", uri=True), False)
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def entries(self, start: int, stop: int) -> list[Row]:
+        """Rows ``(index, entry, leaf_hash, format, salts)`` in ``[start, stop)``, by index
+        (the slow path that names a missing or altered entry)."""
+        sql = (
+            "SELECT idx, entry, leaf_hash, format, salts FROM ledger_entries "
+            "WHERE idx >= ? AND idx < ?"
+        )
+        rows: list[Row] = self._rows(sql, (start, stop))  # type: ignore[assignment]
+        rows.sort(key=_first)
+        return rows
+
+    def nodes(self, level: int, first: int, last: int) -> dict[int, bytes]:
+        """Stored subtree hashes at ``level`` with ``first <= index <= last``."""
+        sql = "SELECT idx, hash FROM ledger_nodes WHERE level = ? AND idx >= ? AND idx <= ?"
+        return {int(i): bytes(h) for i, h in self._rows(sql, (level, first, last))}
 
     def _rows(self, sql: str, params: tuple[int, ...]) -> list[tuple[Any, ...]]:
         if self.postgres:
