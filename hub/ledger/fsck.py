@@ -191,6 +191,9 @@ class _Walk:
 
     def __init__(self, session: Session, verifiers: list[NoteVerifier], begin: int) -> None:
         self.session = session
+        # Held around this walk's queries: in one process the prefetch thread shares the
+        # session's connection (:class:`_Prefetch`).
+        self.lock = threading.Lock()
         self.verifiers = verifiers
         self.problems: list[tuple[int, str]] = []
         self.checkpoints = [c for c in store.all_checkpoints(session) if c.tree_size > begin]
@@ -198,7 +201,8 @@ class _Walk:
         self.previous: tuple[int, bytes] = (0, merkle.EMPTY_ROOT)
 
     def compare_node(self, level: int, index: int, value: bytes) -> None:
-        stored = scan.nodes_at_level(self.session, level, index, index)
+        with self.lock:
+            stored = scan.nodes_at_level(self.session, level, index, index)
         if stored.get(index) != value:
             state = "missing" if index not in stored else "wrong"
             reason = f"stored subtree hash (level {level}, index {index}) is {state}"
@@ -219,7 +223,8 @@ class _Walk:
             reason = f"root does not match the entries; one in [{first}, {size}) was altered"
             self.note(first, f"{where}: {reason}")
         else:
-            proof = store.consistency_proof(self.session, first, size)
+            with self.lock:
+                proof = store.consistency_proof(self.session, first, size)
             if not merkle.verify_consistency(first, size, self.previous[1], root, proof):
                 self.note(first, f"{where}: not consistent with the checkpoint at size {first}")
             else:
@@ -332,10 +337,9 @@ class _Locked:
 
 
 def _in_process(
-    session: Session, todo: list[tuple[int, int, tuple[int, ...]]]
+    session: Session, todo: list[tuple[int, int, tuple[int, ...]]], lock: threading.Lock
 ) -> Iterator[SpanResult]:
     reader = scan.ChunkReader.for_session(session)
-    lock = threading.Lock()
     lookups = _Locked(reader, lock)
     prefetch = _Prefetch(reader.read, [(a, b) for a, b, _ in todo], lock, reader.postgres)
     try:
@@ -430,7 +434,7 @@ def run(
     if source is not None:
         results = _in_processes(source, todo, workers)
     else:
-        results = _in_process(session, todo)
+        results = _in_process(session, todo, walk.lock)
     try:
         for result in results:
             walk.problems.extend(result.problems)
