@@ -229,7 +229,11 @@ def add_partner(
 
 
 def verify_whole_ledger(
-    settings: Settings, progress: Callable[[int, int], None] | None, *, full: bool = False
+    settings: Settings,
+    progress: Callable[[int, int], None] | None,
+    *,
+    full: bool = False,
+    processes: int = 1,
 ) -> tuple[bool, list[str]]:
     """``hub log verify [--full]``: recompute the ledger; name the first bad index if any.
 
@@ -248,7 +252,7 @@ def verify_whole_ledger(
         since = 0 if full else incremental_start(session)
         kind = FULL if since == 0 else INCREMENTAL
         try:
-            report = verify_ledger(session, verifier, progress, since=since)
+            report = verify_ledger(session, verifier, progress, since=since, processes=processes)
             kind = FULL if report.start == 0 else INCREMENTAL
             check_projection(session, report.size, report.start)
         except VerificationError as exc:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import multiprocessing
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -383,10 +382,11 @@ def _in_processes(
                 future.cancel()
 
 
-DEFAULT_PROCESSES = max(1, min(4, os.cpu_count() or 1))
-# Starting a process costs ~0.3 s; below this many entries one process is as fast. Worker
-# processes see only committed rows, which is all ``hub log verify`` ever looks at.
-PARALLEL_FROM = 1 << 17
+# One process unless asked: on the loaded 2-core development VM, two worker processes
+# verified 10^6 entries slower than one process with its prefetch thread (README
+# "Performance"). Worker processes see only committed rows, which is all ``hub log verify``
+# ever looks at.
+DEFAULT_PROCESSES = 1
 
 
 def run(
@@ -427,9 +427,7 @@ def run(
         (a, b, tuple(s for s in sizes if a < s <= b))
         for a, b in spans(since, head.size, chunk_size)
     ]
-    workers = processes
-    if workers is None:
-        workers = DEFAULT_PROCESSES if head.size - since >= PARALLEL_FROM else 1
+    workers = DEFAULT_PROCESSES if processes is None else processes
     source = scan.source_of(session) if workers > 1 and len(todo) > 1 else None
     if source is not None:
         results = _in_processes(source, todo, workers)

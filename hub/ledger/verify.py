@@ -305,8 +305,8 @@ def verify_ledger(
     """Recompute every leaf, stored subtree, checkpoint root, signature and consistency.
 
     Streams the entries in chunks of ``chunk_size`` (a power of two), over ``processes``
-    worker processes when there are enough chunks (default: up to 4, one per core; 1 reads
-    in this process), and raises :class:`LedgerCorrupt` naming the first bad index. Trusts
+    worker processes (default 1: read and hash in this process, the next chunk prefetched
+    in a thread), and raises :class:`LedgerCorrupt` naming the first bad index. Trusts
     nothing stored but the entry bytes: leaf hashes, subtree hashes and the head row are
     recomputed and compared. ``since``: the size of a checkpoint an earlier run verified,
     to verify only what came after it (docs/ledger.md, "Verifying the whole ledger").

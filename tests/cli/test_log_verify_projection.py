@@ -27,7 +27,7 @@ def test_routine_runs_are_incremental_and_full_checks_everything(hub, engine):  
     hub("init")
     hub("sync")
     assert hub("log", "checkpoint").exit_code == 0
-    first = hub("log", "verify", "--quiet")
+    first = hub("log", "verify", "--quiet", "--processes", "2")
     assert first.exit_code == 0 and "incremental" not in first.output  # no earlier run
     second = hub("log", "verify", "--quiet")
     assert second.exit_code == 0, second.output
