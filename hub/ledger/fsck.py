@@ -6,12 +6,16 @@ the head row, every checkpoint's root, signature and consistency with the previo
 recomputed. Storage is untrusted (a superuser can disable the append-only triggers), so this
 walk is what actually detects tampering.
 
-Speed: entries stream in power-of-two chunks (:class:`hub.ledger.scan.ChunkReader`: the entry
-bytes and stored leaf hashes, plus every level's stored subtree hashes as one blob per level);
-on PostgreSQL the next chunk is read in a thread while this one is hashed. Each chunk's
-subtrees are hashed level by level in list comprehensions and compared with the stored level
-as one concatenated blob. Only when a blob differs does the walk go back row by row, to name
-the *first* bad index.
+Speed: entries stream in subtree-aligned spans of up to ``chunk_size``
+(:func:`spans`; :class:`hub.ledger.scan.ChunkReader`: the entry bytes and stored leaf hashes,
+plus every level's stored subtree hashes as one blob per level). Each span is checked on its
+own (:func:`check_span`): its leaves and the subtrees inside it are hashed level by level in
+list comprehensions and compared with the stored levels as concatenated blobs; only when a
+blob differs does the check go back row by row, to name the *first* bad index. Spans run in
+this process (on PostgreSQL the next one is read in a thread meanwhile) or in worker
+processes; the coordinator folds their roots together in index order (:class:`_Joiner`,
+which checks each subtree larger than a span), and checks checkpoints and the head row. An
+incremental run starts from the stored subtrees of a signed checkpoint (:func:`_anchor`).
 """
 
 from __future__ import annotations
