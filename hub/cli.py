@@ -305,13 +305,19 @@ def log() -> None:
 
 @log.command("verify")
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def log_verify(quiet: bool) -> None:
-    """Recompute every leaf, subtree and checkpoint; exit 1 naming the first bad entry."""
+@click.option("--full", is_flag=True, help="everything, not just what the last run left")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="worker processes, each reading its own chunks")
+def log_verify(quiet: bool, full: bool, processes: int) -> None:
+    """Recompute leaves, subtrees and checkpoints; exit 1 naming the first bad entry.
+
+    Routine runs start at the last checkpoint an earlier run verified; --full starts at 0.
+    """
     from hub.operations import SyncFailed, verify_whole_ledger
 
     try:
         if quiet:
-            ok, lines = verify_whole_ledger(_settings(), None)
+            ok, lines = verify_whole_ledger(_settings(), None, full=full, processes=processes)
         else:
             with click.progressbar(length=1, label="verifying ledger", file=sys.stderr) as bar:
 
@@ -319,7 +325,9 @@ def log_verify(quiet: bool) -> None:
                     bar.length = max(total, 1)
                     bar.update(done - bar.pos)
 
-                ok, lines = verify_whole_ledger(_settings(), progress)
+                ok, lines = verify_whole_ledger(
+                    _settings(), progress, full=full, processes=processes
+                )
     except SyncFailed as exc:
         raise click.ClickException(str(exc)) from None
     for line in lines:

@@ -229,28 +229,47 @@ def add_partner(
 
 
 def verify_whole_ledger(
-    settings: Settings, progress: Callable[[int, int], None] | None
+    settings: Settings,
+    progress: Callable[[int, int], None] | None,
+    *,
+    full: bool = False,
+    processes: int = 1,
 ) -> tuple[bool, list[str]]:
-    """``hub log verify``: recompute everything; name the first bad index if any."""
+    """``hub log verify [--full]``: recompute the ledger; name the first bad index if any.
+
+    Routine runs are incremental: they start at the largest checkpoint an earlier
+    successful run verified (:func:`hub.audit.health.incremental_start`) and verify
+    everything after it; ``full`` (or no earlier run, or a failed last run) starts at 0.
+    Each run is recorded in ``ledger_check_runs`` for the DPO's health page.
+    """
     if not settings.signing_key_file.exists():
         raise SyncFailed(f"no hub signing key at {settings.signing_key_file}: run `hub init`")
     verifier = log_verifier_key(ensure_signing_key(settings.signing_key_file), settings.log_origin)
-    from hub.audit.health import FULL, record_run
+    from hub.audit.health import FULL, INCREMENTAL, incremental_start, record_run
 
     with _session(settings) as session:
         started = utcnow()
+        since = 0 if full else incremental_start(session)
+        kind = FULL if since == 0 else INCREMENTAL
         try:
-            report = verify_ledger(session, verifier, progress)
-            check_projection(session, report.size)
+            report = verify_ledger(session, verifier, progress, since=since, processes=processes)
+            kind = FULL if report.start == 0 else INCREMENTAL
+            check_projection(session, report.size, report.start)
         except VerificationError as exc:
-            record_run(session, FULL, started, False, store.tree_size(session), str(exc), "cli")
+            record_run(session, kind, started, False, store.tree_size(session), str(exc), "cli")
             session.commit()
             return False, [f"ledger INVALID: {exc}"]
-        detail = f"{report.size} entries and {report.checkpoints} checkpoints verified"
-        record_run(session, FULL, started, True, report.size, detail, "cli")
+        scope = (
+            f"{report.size - report.start} entries after the checkpoint at size "
+            f"{report.start} (incremental; --full checks all {report.size})"
+            if report.start
+            else f"{report.size} entries"
+        )
+        detail = f"{scope} and {report.checkpoints} checkpoints verified"
+        record_run(session, kind, started, True, report.size, detail, "cli")
         session.commit()
     return True, [
-        f"ledger OK: {report.size} entries, {report.checkpoints} checkpoints verified, "
+        f"ledger OK: {scope}, {report.checkpoints} checkpoints verified, "
         "audit projection matches",
         f"root: {base64.b64encode(report.root_hash).decode()}",
         f"verifier key: {verifier}",

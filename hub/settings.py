@@ -121,6 +121,8 @@ class Settings:
     # gunicorn (production): a worker silent this long is restarted; shutdown waits this long.
     worker_timeout: int = 60
     worker_graceful_timeout: int = 30
+    # GET /metrics (hub/metrics): the bearer secret Prometheus sends; required in production.
+    metrics_token: str = ""
 
     # -- derived paths -------------------------------------------------------------------
     @property
@@ -265,6 +267,7 @@ class Settings:
         integer("WITNESS_RETRY_INTERVAL", "witness_retry_interval", 1, 86_400)
         integer("WORKER_TIMEOUT", "worker_timeout", 5, 3600)
         integer("WORKER_GRACEFUL_TIMEOUT", "worker_graceful_timeout", 1, 3600)
+        text("METRICS_TOKEN", "metrics_token")
         values.update(overrides)
         if problems:
             raise SettingsError(problems)
@@ -348,6 +351,10 @@ class Settings:
             problems.append("HUB_ISSUER: production needs an https issuer")
         if self.console_origin and not self.console_origin.startswith("https://"):
             problems.append("HUB_CONSOLE_ORIGIN: production needs an https origin")
+        if self.metrics_token and len(self.metrics_token) < 32:
+            problems.append(
+                "HUB_METRICS_TOKEN: production needs a secret of at least 32 characters"
+            )
         if self.password_hash_profile == "cheapest":  # noqa: S105 - a profile name
             problems.append("HUB_PASSWORD_HASH_PROFILE: 'cheapest' is for tests only")
         key_paths = (

@@ -20,7 +20,8 @@ from hub.db import utcnow
 from hub.ledger import fsck, store, verify
 from hub.ledger.models import LedgerCheckpoint
 
-FULL, CONSISTENCY, WITNESS = "full", "consistency", "witness"
+FULL, CONSISTENCY, INCREMENTAL, WITNESS = "full", "consistency", "incremental", "witness"
+VERIFICATIONS = (FULL, INCREMENTAL)
 GREEN, AMBER, RED = "green", "amber", "red"
 
 
@@ -125,6 +126,25 @@ def last_run(session: Session, kind: str) -> LedgerCheckRun | None:
     return session.scalars(query).first()
 
 
+def incremental_start(session: Session) -> int:
+    """Where a routine (incremental) verification may begin: the largest checkpoint an
+    earlier successful run verified, or 0 (verify everything) when there is none or when
+    the most recent verification failed (a known-bad ledger is re-checked in full)."""
+    query = (
+        select(LedgerCheckRun)
+        .where(LedgerCheckRun.kind.in_(VERIFICATIONS))
+        .order_by(LedgerCheckRun.finished_at.desc(), LedgerCheckRun.id.desc())
+        .limit(1)
+    )
+    run = session.scalars(query).first()
+    if run is None or not run.ok:
+        return 0
+    sizes = select(func.max(LedgerCheckpoint.tree_size)).where(
+        LedgerCheckpoint.tree_size <= run.tree_size
+    )
+    return int(session.execute(sizes).scalar() or 0)
+
+
 def is_due(session: Session, kind: str, interval: int, now: dt.datetime | None = None) -> bool:
     """Whether a periodic run of ``kind`` is due (interval 0: never)."""
     if interval <= 0:
@@ -132,6 +152,16 @@ def is_due(session: Session, kind: str, interval: int, now: dt.datetime | None =
     run = last_run(session, kind)
     now = now or utcnow()
     return run is None or (now - run.finished_at).total_seconds() >= interval
+
+
+def _verification_run(session: Session) -> LedgerCheckRun | None:
+    """The last full verification, unless a later incremental run failed (that one shows)."""
+    full, incremental = last_run(session, FULL), last_run(session, INCREMENTAL)
+    if incremental is not None and not incremental.ok and (
+        full is None or incremental.finished_at >= full.finished_at
+    ):
+        return incremental
+    return full
 
 
 def _run_light(
@@ -196,7 +226,7 @@ def ledger_health(
         _run_light(
             "Consistency check", last_run(session, CONSISTENCY), consistency_interval, now
         ),
-        _run_light("Full verification", last_run(session, FULL), verify_interval, now),
+        _run_light("Full verification", _verification_run(session), verify_interval, now),
     ]
     short = None
     if witnesses is not None and witnesses.names:
