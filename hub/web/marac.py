@@ -159,17 +159,16 @@ def referrals(marac_id: str) -> tuple[str, int]:
     who = actor()
     summary = _summary(session, who, marac_id)
     args = request.args
-    filters = {
-        "criterion": args.get("criterion") or None,
-        "agency": args.get("agency") or None,
-        "since": _date(args.get("since"), "since"),
-        "until": _date(args.get("until"), "until"),
-        "status": args.get("status") or None,
-    }
-    if filters["criterion"] and filters["criterion"] not in CRITERIA:
+    criterion = args.get("criterion") or None
+    if criterion and criterion not in CRITERIA:
         raise Invalid("unknown criterion", pointer="/criterion")
-    rows = services.referrals(session, who, marac_id, **filters)
-    query = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in filters.items()}
+    agency, status = args.get("agency") or None, args.get("status") or None
+    since, until = _date(args.get("since"), "since"), _date(args.get("until"), "until")
+    rows = services.referrals(session, who, marac_id, criterion=criterion, agency=agency,
+                              since=since, until=until, status=status)  # fmt: skip
+    query = {"criterion": criterion, "agency": agency, "status": status,
+             "since": since.isoformat() if since else None,
+             "until": until.isoformat() if until else None}  # fmt: skip
     template = "marac/_referral_rows.html" if request.headers.get("HX-Request") else (
         "marac/referrals.html")
     return render(template, marac=summary, rows=rows, query=query, criteria=CRITERIA)
@@ -199,12 +198,26 @@ def meeting(meeting_id: str) -> tuple[str, int]:
     summary, found = find_meeting(session, who, meeting_id)
     research = services.research_requests(session, who, meeting_id)
     signed = services.signatures(session, who, meeting_id)
+    referred: dict[str, str] = {}
+    if COORDINATOR in who.roles and summary.role == "coordinator" and found.status != "held":
+        referred = {r.case_id: r.case_number
+                    for r in services.referrals(session, who, summary.id)}  # fmt: skip
     return render(
         "marac/meeting.html", marac=summary, meeting=found, research=research,
-        signatures=signed,
+        signatures=signed, referred=sorted(referred.items(), key=lambda item: item[1]),
         own_signed=any(s.partner_id == who.partner_id for s in signed),
         statement=services.STATEMENT_TEXT,
     )
+
+
+@bp.post("/meetings/<meeting_id>/cases")
+@roles_required(COORDINATOR)
+def meeting_case_add(meeting_id: str) -> BaseResponse:
+    """List a referred case for the meeting (referrals before a meeting are listed anyway)."""
+    session = db.session()
+    services.add_case_to_meeting(session, actor(), meeting_id, request.form.get("case_id", ""))
+    session.commit()
+    return redirect(url_for("console.marac.meeting", meeting_id=meeting_id), code=303)
 
 
 @bp.post("/meetings/<meeting_id>/circulate")

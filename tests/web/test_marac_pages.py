@@ -1,0 +1,135 @@
+"""The MARAC console through Flask's test client: who may open what, and what each sees.
+
+The role/route matrix names every ``/console/marac`` route; a perpetrator-facing agency's
+rep gets, on every route, exactly what a missing id gets; a rep cannot report on another
+agency's action; the pack PDF is marked and recorded.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from hub.people.roles import ROLES
+from hub.web.access import ROUTE_ROLES
+from tests.sharing.conftest import auth, send  # noqa: F401
+from tests.web.marac_support import (
+    CANARY_NAME,
+    WHERE,
+    Ids,
+    fill,
+    ledger_events,
+    marac_routes,
+    post,
+    purposes,
+)
+
+BOTH = frozenset({"marac_coordinator", "agency_rep"})
+COORDINATOR = frozenset({"marac_coordinator"})
+# Every MARAC console route and the roles it admits: a new route must be added here.
+MATRIX = {
+    "console.marac.index": BOTH,
+    "console.marac.marac": BOTH,
+    "console.marac.meeting_create": COORDINATOR,
+    "console.marac.referrals": COORDINATOR,
+    "console.marac.lapsed": COORDINATOR,
+    "console.marac.meeting": BOTH,
+    "console.marac.meeting_case_add": COORDINATOR,
+    "console.marac.circulate": COORDINATOR,
+    "console.marac.agenda": BOTH,
+    "console.marac.case": BOTH,
+    "console.marac.action_add": COORDINATOR,
+    "console.marac.statement_sign": BOTH,
+    "console.marac.research": BOTH,
+    "console.marac.research_request": BOTH,
+    "console.marac.research_return": BOTH,
+    "console.marac.actions": BOTH,
+    "console.marac.action_update": BOTH,
+    "console.marac.pack_pdf": BOTH,
+    "console.marac.minutes_pdf": BOTH,
+}
+
+
+def test_role_route_matrix_names_every_marac_route(app):
+    declared = {e: ROUTE_ROLES[e] for e, _m, _r in marac_routes(app)}
+    assert declared == MATRIX
+
+
+def test_each_role_is_admitted_or_refused_as_the_matrix_says(app, marac_people, client_for):
+    signed_out = app.test_client()
+    for endpoint, method, rule in marac_routes(app):
+        path = fill(rule, {n: "missing" for n in ("marac_id", "meeting_id", "case_id",
+                                                   "request_id", "action_id")})  # fmt: skip
+        response = signed_out.open(path, method=method)
+        assert response.status_code in (302, 400), (endpoint, response.status_code)
+        if response.status_code == 302:
+            assert "/console/login" in response.headers["Location"]
+    for key in ("hub_dpo", "dpo", "auditor", "marac_coordinator", "agency_rep"):
+        person = marac_people[key]
+        client = client_for(key)
+        for endpoint, method, rule in marac_routes(app):
+            path = fill(rule, {n: "missing" for n in ("marac_id", "meeting_id", "case_id",
+                                                       "request_id", "action_id")})  # fmt: skip
+            response = post(client, path) if method == "POST" else client.get(path)
+            body = response.get_data(as_text=True) if response.mimetype == "text/html" else ""
+            if set(person.roles) & MATRIX[endpoint]:
+                assert "Your roles do not include this page." not in body, (key, endpoint)
+                # a missing id is a 404 (or a 422 for a form sent without its fields)
+                assert response.status_code in (200, 303, 404, 422), (key, endpoint, response.status_code)
+            else:
+                assert response.status_code == 403, (key, endpoint)
+                assert "Your roles do not include this page." in body, (key, endpoint)
+    assert set(ROLES) >= {"marac_coordinator", "agency_rep"}
+
+
+def test_a_rep_cannot_report_on_another_agencys_action(app, marac_cycle, client_for):
+    before = len(ledger_events(app))
+    csc = client_for("csc_rep")
+    refused = post(csc, f"/console/marac/actions/{marac_cycle.action_id}", {"status": "done"})
+    assert refused.status_code == 403
+    assert "Your roles do not include this page." not in refused.get_data(as_text=True)
+    events = ledger_events(app)[before:]
+    assert not [e for e in events if e.get("type") == "disclosure"]
+    police = client_for("police_rep")
+    done = post(police, f"/console/marac/actions/{marac_cycle.action_id}", {"status": "done", "note": "Flagged"})
+    assert done.status_code == 303
+    assert "marac_action_update" in purposes(ledger_events(app), "disclosure")
+
+
+def _normalised(body: str, ids: Ids) -> str:
+    for value in ids.as_dict().values():
+        body = body.replace(value, "ID")
+    body = body.replace("missing", "ID")
+    return re.sub(r'name="csrf_token" value="[^"]+"|data-csrf-token="[^"]+"', "", body)
+
+
+def test_a_perpetrator_facing_rep_gets_what_a_missing_id_gets_on_every_route(app, marac_cycle, client_for):
+    yot = client_for("yot_rep")
+    missing = {k: "missing" for k in marac_cycle.as_dict()}
+    for endpoint, method, rule in marac_routes(app):
+        answers = []
+        for ids in (marac_cycle.as_dict(), missing):
+            path = fill(rule, ids)
+            response = post(yot, path) if method == "POST" else yot.get(path)
+            body = response.get_data(as_text=True)
+            for secret in (CANARY_NAME, WHERE, "SUT-", "Flag the address"):
+                assert secret not in body, (endpoint, secret)
+            answers.append((response.status_code, _normalised(body, marac_cycle)))
+        assert answers[0] == answers[1], endpoint
+    index = yot.get("/console/marac/").get_data(as_text=True)
+    assert "takes part in no MARAC" in index
+    assert not [p for p in (yot.get("/console/").get_data(as_text=True),) if "Overdue" in p]
+
+
+def test_the_pack_pdf_is_marked_holds_the_statement_and_is_a_consultation(app, marac_cycle, client_for):
+    from pypdf import PdfReader
+
+    coordinator = client_for("marac_coordinator")
+    response = coordinator.get(f"/console/marac/meetings/{marac_cycle.meeting_id}/pack.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    text = " ".join(text.split())
+    assert text.count("OFFICIAL-SENSITIVE") >= 2
+    assert "strictly confidential" in text
+    assert "Flag the address" in text
+    assert "marac_pack_export" in purposes(ledger_events(app), "consultation")
