@@ -216,7 +216,7 @@ def test_a_perpetrator_facing_rep_sees_nothing_on_any_marac_page(  # noqa: PLR09
             response = page.goto(f"{live_server}{fill(rule, values)}")
             body = page.content() if response.headers.get("content-type", "").startswith(
                 "text/html") else ""
-            for secret in (CANARY_NAME, WHERE, "SUT-", "Flag the address", "Community MARAC"):
+            for secret in (CANARY_NAME, WHERE, "SCM-", "Flag the address", "Community MARAC"):
                 assert secret not in body, (endpoint, secret)
             seen.append(response.status)
         assert seen[0] == seen[1], (endpoint, seen)

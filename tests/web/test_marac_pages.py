@@ -112,7 +112,7 @@ def test_a_perpetrator_facing_rep_gets_what_a_missing_id_gets_on_every_route(app
             path = fill(rule, ids)
             response = post(yot, path) if method == "POST" else yot.get(path)
             body = response.get_data(as_text=True)
-            for secret in (CANARY_NAME, WHERE, "SUT-", "Flag the address"):
+            for secret in (CANARY_NAME, WHERE, "SCM-", "Flag the address"):
                 assert secret not in body, (endpoint, secret)
             answers.append((response.status_code, _normalised(body, marac_cycle)))
         assert answers[0] == answers[1], endpoint
