@@ -51,7 +51,7 @@ class Marac(Base):
     coordinator_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
     case_prefix: Mapped[str] = mapped_column(String(8))
     agreement_ids: Mapped[list[str]] = mapped_column(JSON)
-    members: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    members: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     purposes: Mapped[dict[str, Any]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
