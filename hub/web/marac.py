@@ -84,7 +84,7 @@ def _date(raw: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise Invalid(f"{name} must be a date (YYYY-MM-DD)", pointer=f"/{name}") from None
+        raise Invalid(f"{name} must be a date (YYYY-MM-DD)", pointer=f"#/{name}") from None
 
 
 def _month(raw: str | None) -> dt.date:
@@ -93,7 +93,7 @@ def _month(raw: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(f"{raw}-01")
     except ValueError:
-        raise Invalid("month must be YYYY-MM", pointer="/month") from None
+        raise Invalid("month must be YYYY-MM", pointer="#/month") from None
 
 
 # -- MARACs and their calendars -------------------------------------------------------------
@@ -132,11 +132,8 @@ def _summary(session: Any, who: services.MaracActor, marac_id: str) -> Any:
 
 def find_meeting(session: Any, who: services.MaracActor, meeting_id: str) -> tuple[Any, Any]:
     """The meeting and its MARAC, among those the caller may know of (else 404)."""
-    for summary in services.maracs_for(session, who):
-        for found in services.meetings(session, who, summary.id):
-            if found.id == meeting_id:
-                return summary, found
-    raise NotFound("no such meeting")
+    found = services.meeting(session, who, meeting_id)
+    return _summary(session, who, found.marac_id), found
 
 
 @bp.post("/<marac_id>/meetings")
@@ -144,7 +141,7 @@ def find_meeting(session: Any, who: services.MaracActor, meeting_id: str) -> tup
 def meeting_create(marac_id: str) -> BaseResponse:
     held_on = _date(request.form.get("held_on"), "held_on")
     if held_on is None:
-        raise Invalid("choose the meeting's date", pointer="/held_on")
+        raise Invalid("choose the meeting's date", pointer="#/held_on")
     session = db.session()
     made = services.create_meeting(session, actor(), marac_id, held_on)
     session.commit()
@@ -161,7 +158,7 @@ def referrals(marac_id: str) -> tuple[str, int]:
     args = request.args
     criterion = args.get("criterion") or None
     if criterion and criterion not in CRITERIA:
-        raise Invalid("unknown criterion", pointer="/criterion")
+        raise Invalid("unknown criterion", pointer="#/criterion")
     agency, status = args.get("agency") or None, args.get("status") or None
     since, until = _date(args.get("since"), "since"), _date(args.get("until"), "until")
     rows = services.referrals(session, who, marac_id, criterion=criterion, agency=agency,
@@ -220,6 +217,16 @@ def meeting_case_add(meeting_id: str) -> BaseResponse:
     return redirect(url_for("console.marac.meeting", meeting_id=meeting_id), code=303)
 
 
+@bp.post("/meetings/<meeting_id>/finish")
+@roles_required(COORDINATOR)
+def meeting_finish(meeting_id: str) -> BaseResponse:
+    """Mark the meeting held: its referrals are heard, open actions carry to the next one."""
+    session = db.session()
+    services.finish_meeting(session, actor(), meeting_id)
+    session.commit()
+    return redirect(url_for("console.marac.meeting", meeting_id=meeting_id), code=303)
+
+
 @bp.post("/meetings/<meeting_id>/circulate")
 @roles_required(COORDINATOR)
 def circulate(meeting_id: str) -> tuple[str, int]:
@@ -270,7 +277,7 @@ def action_add(meeting_id: str, case_id: str) -> BaseResponse:
     form = request.form
     due = _date(form.get("due"), "due")
     if due is None:
-        raise Invalid("choose a due date", pointer="/due")
+        raise Invalid("choose a due date", pointer="#/due")
     session = db.session()
     services.add_action(session, sharing(), actor(), meeting_id, case_id,
                         form.get("owner_agency", ""), form.get("text", ""), due)  # fmt: skip

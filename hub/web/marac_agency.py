@@ -17,7 +17,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from hub import db
 from hub import marac as services
 from hub.audit.pdf import html_to_pdf
-from hub.marac.errors import Invalid, NotFound
+from hub.marac.errors import Invalid
+from hub.marac.returns import return_fields
 from hub.web.access import roles_required
 from hub.web.marac import MARAC_ROLES, STATUS_LABELS, actor, bp, render, sharing
 
@@ -33,7 +34,7 @@ NOT_SHARED_REASONS = {"": "(shared)", **services.NOT_SHARED_REASONS}
 def statement_sign(meeting_id: str) -> BaseResponse:
     """Sign the meeting's confidentiality statement for the person's agency."""
     if request.form.get("agree") != "yes":
-        raise Invalid("tick the box to confirm you have read the statement", pointer="/agree")
+        raise Invalid("tick the box to confirm you have read the statement", pointer="#/agree")
     session = db.session()
     services.sign_statement(session, actor(), meeting_id)
     session.commit()
@@ -55,30 +56,31 @@ def research() -> tuple[str, int]:
 @roles_required(*MARAC_ROLES)
 def research_request(request_id: str) -> tuple[str, int]:
     """The return form: each field the agency may share, or a reason it did not."""
-    row = _request_row(request_id)
-    return render("marac/research_return.html", row=row, reasons=NOT_SHARED_REASONS,
-                  values={}, errors=[])  # fmt: skip
+    row, fields = _request(request_id)
+    return render("marac/research_return.html", row=row, fields=fields,
+                  reasons=NOT_SHARED_REASONS, values={}, errors=[])  # fmt: skip
 
 
-def _request_row(request_id: str) -> Any:
-    for row in services.research_requests(db.session(), actor(), None):
-        if row.id == request_id:
-            return row
-    raise NotFound("no such research request")
+def _request(request_id: str) -> tuple[services.ResearchRequestRow, tuple[str, ...]]:
+    """The request (404 unless the caller may know of it) and the fields it may return."""
+    session, who = db.session(), actor()
+    row = services.research_request(session, who, request_id)
+    return row, return_fields(session, sharing(), who, request_id)
 
 
 @bp.post("/research/<request_id>")
 @roles_required(*MARAC_ROLES)
 def research_return(request_id: str) -> BaseResponse | tuple[str, int]:
     """Return the research: shared fields as a disclosure, the rest with reasons."""
-    row = _request_row(request_id)
-    data, not_shared = parse_return(request.form, row.fields)
+    row, fields = _request(request_id)
+    data, not_shared = parse_return(request.form, fields)
     session = db.session()
     try:
         services.return_research(session, sharing(), actor(), request_id, data, not_shared)
     except Invalid as exc:
         session.rollback()
-        return render("marac/research_return.html", 422, row=row, reasons=NOT_SHARED_REASONS,
+        return render("marac/research_return.html", 422, row=row, fields=fields,
+                      reasons=NOT_SHARED_REASONS,
                       values=request.form, errors=exc.extensions.get("errors") or [
                           {"pointer": exc.extensions.get("pointer", ""), "detail": exc.detail}])
     session.commit()
@@ -93,11 +95,11 @@ def parse_return(form: Any, fields: Any) -> tuple[dict[str, object], list[servic
         value = (form.get(f"value-{name}") or "").strip()
         reason = form.get(f"reason-{name}") or ""
         if reason not in NOT_SHARED_REASONS:
-            raise Invalid("unknown reason", pointer=f"/{name}")
+            raise Invalid("unknown reason", pointer=f"#/{name}")
         if reason:
             note = (form.get(f"note-{name}") or "").strip()[:200]
             if reason == "other" and not note:
-                raise Invalid("say why the field was not shared", pointer=f"/{name}")
+                raise Invalid("say why the field was not shared", pointer=f"#/{name}")
             not_shared.append(services.NotShared(field=name, reason=reason,
                                                  detail=note or NOT_SHARED_REASONS[reason]))
         elif value:
@@ -125,7 +127,7 @@ def action_update(action_id: str) -> BaseResponse:
     """Report an action's status (only the owner agency, or the co-ordinator)."""
     status = request.form.get("status", "")
     if status not in STATUS_LABELS:
-        raise Invalid("choose a status", pointer="/status")
+        raise Invalid("choose a status", pointer="#/status")
     session = db.session()
     services.update_action(session, sharing(), actor(), action_id, status,
                            (request.form.get("note") or "").strip() or None)  # fmt: skip

@@ -7,6 +7,7 @@ agency's action; the pack PDF is marked and recorded.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -35,6 +36,7 @@ MATRIX = {
     "console.marac.lapsed": COORDINATOR,
     "console.marac.meeting": BOTH,
     "console.marac.meeting_case_add": COORDINATOR,
+    "console.marac.meeting_finish": COORDINATOR,
     "console.marac.circulate": COORDINATOR,
     "console.marac.agenda": BOTH,
     "console.marac.case": BOTH,
@@ -133,3 +135,22 @@ def test_the_pack_pdf_is_marked_holds_the_statement_and_is_a_consultation(app, m
     assert "strictly confidential" in text
     assert "Flag the address" in text
     assert "marac_pack_export" in purposes(ledger_events(app), "consultation")
+
+
+def test_an_overdue_action_is_prompted_at_sign_in_to_its_agency_only(app, marac_cycle, client_for):
+    from sqlalchemy import update
+
+    from hub import db
+    from hub.marac.models import MaracAction
+
+    with app.app_context():  # the action fell due yesterday (tests only: no waiting)
+        session = db.session()
+        yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+        session.execute(update(MaracAction).where(MaracAction.id == marac_cycle.action_id)
+                        .values(due=yesterday))  # fmt: skip
+        session.commit()
+    home = client_for("police_rep").get("/console/").get_data(as_text=True)
+    assert "Overdue for your agency" in home
+    assert "/console/marac/actions" in home
+    for other in ("csc_rep", "yot_rep", "dpo"):
+        assert "Overdue for your agency" not in client_for(other).get("/console/").get_data(as_text=True)
