@@ -45,7 +45,7 @@ def marac_people(app: Flask, settings: Settings, console_people: dict[str, Any])
     from tests.web.conftest import PASSWORD, ConsolePerson
 
     rules = accounts.rules_from_settings(settings)
-    made = dict(console_people)
+    made = console_people  # the same dict, so browser_sign_in(page, "police_rep") finds them
     with app.app_context():
         session = db.session()
         for key, email, name, partner, roles in REPS:

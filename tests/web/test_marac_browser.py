@@ -73,10 +73,9 @@ def test_one_meeting_from_referral_to_minutes(  # noqa: PLR0915
     from pypdf import PdfReader
 
     page.set_viewport_size({"width": 1400, "height": 900})
-    coordinator = marac_people["marac_coordinator"]
 
     # 1. the co-ordinator puts a meeting on the calendar
-    browser_sign_in(page, coordinator)
+    browser_sign_in(page, "marac_coordinator")
     page.get_by_role("link", name="MARAC", exact=True).first.click()
     page.get_by_role("link", name=re.compile("Community MARAC")).click()
     page.get_by_label("New meeting on").fill(next_week().isoformat())
@@ -94,9 +93,9 @@ def test_one_meeting_from_referral_to_minutes(  # noqa: PLR0915
     assert CANARY_NAME not in page.content() and WHERE not in page.content()
     case_number = page.locator("table.referrals tbody tr td a").first.inner_text()
     _shot(page, shots, "referrals")
-    page.get_by_label("Criterion").select_option("professional_judgement")
+    page.get_by_label("Criterion").select_option("repeat")
     page.get_by_role("button", name="Filter").click()
-    expect(page).to_have_url(re.compile(r"criterion=professional_judgement"))
+    expect(page).to_have_url(re.compile(r"criterion=repeat"))
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("sutton-outreach")
 
@@ -114,15 +113,15 @@ def test_one_meeting_from_referral_to_minutes(  # noqa: PLR0915
     _sign_out(page)
 
     # 4. two agencies return their research, field by field, with what they did not share
-    browser_sign_in(page, marac_people["police_rep"])
+    browser_sign_in(page, "police_rep")
     _return_research(page, live_server, case_number, shots)
     _sign_out(page)
-    browser_sign_in(page, marac_people["csc_rep"])
+    browser_sign_in(page, "csc_rep")
     _return_research(page, live_server, case_number, None)
     _sign_out(page)
 
     # 5. the co-ordinator sees the returns; the agenda waits for the statement
-    browser_sign_in(page, coordinator)
+    browser_sign_in(page, "marac_coordinator")
     page.goto(meeting_url)
     expect(page.locator("table.research")).to_contain_text("returned")
     page.get_by_role("link", name="Agenda and cases").click()
@@ -157,7 +156,7 @@ def test_one_meeting_from_referral_to_minutes(  # noqa: PLR0915
     _sign_out(page)
 
     # 8. the Met's rep reports it done; the CSC rep cannot touch it
-    browser_sign_in(page, marac_people["police_rep"])
+    browser_sign_in(page, "police_rep")
     page.goto(f"{live_server}/console/marac/actions")
     row = page.locator("table.actions tbody tr", has_text="Flag the address")
     row.get_by_label(re.compile("^Status")).select_option("done")
@@ -167,7 +166,7 @@ def test_one_meeting_from_referral_to_minutes(  # noqa: PLR0915
     action_id = row.get_attribute("id").removeprefix("action-")
     _shot(page, shots, "actions")
     _sign_out(page)
-    browser_sign_in(page, marac_people["csc_rep"])
+    browser_sign_in(page, "csc_rep")
     page.goto(f"{live_server}/console/marac/actions")
     expect(page.locator("table.actions")).not_to_contain_text("Flag the address")
     token = page.locator("body").get_attribute("data-csrf-token")
@@ -177,7 +176,7 @@ def test_one_meeting_from_referral_to_minutes(  # noqa: PLR0915
     _sign_out(page)
 
     # 9. the pack and the minutes, marked OFFICIAL-SENSITIVE
-    browser_sign_in(page, coordinator)
+    browser_sign_in(page, "marac_coordinator")
     page.goto(meeting_url)
     for link, name in (("Meeting pack (PDF)", "pack"), ("Minutes (PDF)", "minutes")):
         with page.expect_download() as download:
@@ -205,7 +204,7 @@ def test_a_perpetrator_facing_rep_sees_nothing_on_any_marac_page(  # noqa: PLR09
     app, page, csp_errors, live_server, marac_people, browser_sign_in, marac_cycle  # noqa: F811
 ):
     ids = marac_cycle.as_dict()
-    browser_sign_in(page, marac_people["yot_rep"])
+    browser_sign_in(page, "yot_rep")
     expect(page.locator("body")).not_to_contain_text("Overdue")
     missing = {k: "missing" for k in ids}
     for endpoint, method, rule in marac_routes(app):
