@@ -1,14 +1,12 @@
 """The MARAC console in real Chromium: one meeting's whole cycle, and what YOT never sees.
 
-Set ``HUB_CONSOLE_SCREENSHOTS=docs/console`` to refresh the README's ``marac-*.png``
-screenshots; otherwise they go to the test's temporary directory (taking them is part of
-the test either way).
+Screenshots go to the test's temporary directory (taking them is part of the test); the
+README's come from the demo tour in ``test_marac_tour_browser.py``.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
 from pathlib import Path
 
@@ -35,9 +33,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
-    target = Path(os.environ.get("HUB_CONSOLE_SCREENSHOTS") or tmp_path)
-    target.mkdir(parents=True, exist_ok=True)
-    return target
+    """Screenshots of this cycle stay with the test (the README's come from the demo tour)."""
+    return tmp_path
 
 
 def _shot(page, shots: Path, name: str) -> None:
