@@ -66,7 +66,8 @@ def _problem(error: HubError) -> tuple[str, int]:
     """Domain errors as a page with the API's status; nothing the view did is kept."""
     db.session().rollback()
     if isinstance(error, NotSigned):
-        meeting_id = (request.view_args or {}).get("meeting_id") or request.args.get("meeting")
+        meeting_id = getattr(error, "meeting_id", None) or (request.view_args or {}).get(
+            "meeting_id")
         return render_template(
             "marac/not_signed.html", detail=error.detail, meeting_id=meeting_id,
             coordinator=is_coordinator(),

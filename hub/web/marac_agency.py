@@ -19,7 +19,7 @@ from hub import marac as services
 from hub.audit.pdf import html_to_pdf
 from hub.marac.errors import Invalid
 from hub.marac.returns import return_fields
-from hub.web.access import roles_required
+from hub.web.access import roles_required, safe_next
 from hub.web.marac import MARAC_ROLES, STATUS_LABELS, actor, bp, render, sharing
 
 # Reason codes for what an agency did not share (stored and shown; never personal data).
@@ -132,8 +132,8 @@ def action_update(action_id: str) -> BaseResponse:
     services.update_action(session, sharing(), actor(), action_id, status,
                            (request.form.get("note") or "").strip() or None)  # fmt: skip
     session.commit()
-    back = request.form.get("back")
-    if back and back.startswith("/console/marac/") and "//" not in back:
+    back = safe_next(request.form.get("back"))
+    if back and back.startswith("/console/marac/"):
         return redirect(back, code=303)
     return redirect(url_for("console.marac.actions"), code=303)
 

@@ -16,11 +16,13 @@ from hub.web.access import ROUTE_ROLES
 from tests.sharing.conftest import auth, send  # noqa: F401
 from tests.web.marac_support import (
     CANARY_NAME,
+    MARAC_ID,
     WHERE,
     Ids,
     fill,
     ledger_events,
     marac_routes,
+    next_week,
     post,
     purposes,
 )
@@ -105,14 +107,29 @@ def _normalised(body: str, ids: Ids) -> str:
     return re.sub(r'name="csrf_token" value="[^"]+"|data-csrf-token="[^"]+"', "", body)
 
 
+def _forms(ids: dict[str, str]) -> dict[str, dict[str, str]]:
+    """A well-formed form for each POST route, so the service itself is asked."""
+    due = next_week().isoformat()
+    return {
+        "console.marac.statement_sign": {"agree": "yes"},
+        "console.marac.research_return": {"value-marac_research_summary": "Nothing known"},
+        "console.marac.action_update": {"status": "done", "note": "Done"},
+        "console.marac.meeting_create": {"held_on": due},
+        "console.marac.meeting_case_add": {"case_id": ids["case_id"]},
+        "console.marac.action_add": {"owner_agency": "sutton-yot", "text": "x", "due": due},
+    }
+
+
 def test_a_perpetrator_facing_rep_gets_what_a_missing_id_gets_on_every_route(app, marac_cycle, client_for):
     yot = client_for("yot_rep")
     missing = {k: "missing" for k in marac_cycle.as_dict()}
+    before = len(ledger_events(app))
     for endpoint, method, rule in marac_routes(app):
         answers = []
         for ids in (marac_cycle.as_dict(), missing):
             path = fill(rule, ids)
-            response = post(yot, path) if method == "POST" else yot.get(path)
+            form = _forms(ids).get(endpoint, {})
+            response = post(yot, path, form) if method == "POST" else yot.get(path)
             body = response.get_data(as_text=True)
             for secret in (CANARY_NAME, WHERE, "SCM-", "Flag the address"):
                 assert secret not in body, (endpoint, secret)
@@ -120,6 +137,8 @@ def test_a_perpetrator_facing_rep_gets_what_a_missing_id_gets_on_every_route(app
         assert answers[0] == answers[1], endpoint
     index = yot.get("/console/marac/").get_data(as_text=True)
     assert "takes part in no MARAC" in index
+    # nothing was shared with or by the YOT, nor any view of a case recorded for it
+    assert not [e for e in ledger_events(app)[before:] if e.get("type") in ("disclosure", "refusal")]
     assert not [p for p in (yot.get("/console/").get_data(as_text=True),) if "Overdue" in p]
 
 
@@ -154,3 +173,38 @@ def test_an_overdue_action_is_prompted_at_sign_in_to_its_agency_only(app, marac_
     assert "/console/marac/actions" in home
     for other in ("csc_rep", "yot_rep", "dpo"):
         assert "Overdue for your agency" not in client_for(other).get("/console/").get_data(as_text=True)
+
+
+def test_referral_filters_lapsed_list_and_bad_input(app, marac_cycle, client_for):
+    coordinator = client_for("marac_coordinator")
+    rows = coordinator.get(f"/console/marac/{MARAC_ID}/referrals?criterion=repeat",
+                           headers={"HX-Request": "true"})  # fmt: skip
+    body = rows.get_data(as_text=True)
+    assert rows.status_code == 200 and "<html" not in body  # htmx gets the rows only
+    assert body.count("badge repeat") == 1 and "1 referral" in body
+    agency = coordinator.get(f"/console/marac/{MARAC_ID}/referrals?agency=sutton-csc")
+    assert "No referrals match." in agency.get_data(as_text=True)
+    for bad in ("criterion=everything", "since=yesterday"):
+        refused = coordinator.get(f"/console/marac/{MARAC_ID}/referrals?{bad}")
+        assert refused.status_code == 422, bad
+    lapsed = coordinator.get(f"/console/marac/{MARAC_ID}/lapsed")
+    assert lapsed.status_code == 200 and "No case lapses this month." in lapsed.get_data(as_text=True)
+    a_year_on = (dt.datetime.now(dt.UTC) + dt.timedelta(days=366)).strftime("%Y-%m")
+    later = coordinator.get(f"/console/marac/{MARAC_ID}/lapsed?month={a_year_on}")
+    assert "SCM-" in later.get_data(as_text=True)
+    assert coordinator.get(f"/console/marac/{MARAC_ID}/lapsed?month=13-2026").status_code == 422
+    police = client_for("police_rep")
+    assert police.get(f"/console/marac/{MARAC_ID}/referrals").status_code == 403
+
+
+def test_the_statement_gate_on_the_agenda_and_case(app, marac_cycle, client_for):
+    csc = client_for("csc_rep")  # Sutton CSC has not signed this meeting's statement
+    for path in (f"/console/marac/meetings/{marac_cycle.meeting_id}/agenda",
+                 f"/console/marac/cases/{marac_cycle.case_id}?meeting={marac_cycle.meeting_id}"):
+        gated = csc.get(path)
+        assert gated.status_code == 403, path
+        body = gated.get_data(as_text=True)
+        assert "Confidentiality statement not signed" in body and "SCM-" not in body
+    assert post(csc, f"/console/marac/meetings/{marac_cycle.meeting_id}/statement",
+                {"agree": "yes"}).status_code == 303  # fmt: skip
+    assert csc.get(f"/console/marac/meetings/{marac_cycle.meeting_id}/agenda").status_code == 200
