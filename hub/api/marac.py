@@ -247,7 +247,10 @@ class ResearchRequestById(MethodView):
     @blp.doc(operationId="getMaracResearchRequest")
     @problems(404)
     def get(self, request_id: str) -> dict[str, Any]:
-        """One research request sent to the caller's agency; 404 for anyone else's."""
+        """One research request sent to the caller's agency.
+
+        Anyone else's, or one that does not exist, is 404: the same answer either way.
+        """
         return _request(marac.research_request(db.session(), _who(), request_id))
 
 
@@ -259,9 +262,9 @@ class ResearchReturn(MethodView):
     @blp.doc(operationId="returnMaracResearch")
     @problems(*BODY, 404, 409, 422)
     def post(self, body: dict[str, Any], request_id: str) -> tuple[dict[str, Any], int]:
-        """Return the agency's research: decided field by field, a disclosure to the
-        co-ordinator under the MARAC agreement's return flow.
+        """Return the agency's research, field by field.
 
+        A disclosure to the co-ordinator under the MARAC agreement's return flow.
         `not_shared` records each field held back with a reason code and a short text
         (kept for the co-ordinator, never put on the ledger). Fields the agreement does
         not let go are listed in `withheld`; if nothing may go, a 403 `policy-refused`
@@ -309,8 +312,11 @@ class Meetings(MethodView):
     @blp.response(200, MeetingListSchema, example=examples.MEETINGS)
     @blp.doc(operationId="listMaracMeetings")
     def get(self) -> dict[str, Any]:
-        """Meetings of every MARAC the caller's agency sits on, soonest first, and whether it
-        has signed each one's confidentiality statement. Empty if it sits on none."""
+        """Meetings of the MARACs the caller's agency sits on.
+
+        Soonest first, each with whether the agency has signed its confidentiality
+        statement. Empty if the agency sits on none, or is perpetrator-facing.
+        """
         session, who = db.session(), _who()
         items = []
         for summary in marac.maracs_for(session, who):
@@ -360,8 +366,11 @@ class Actions(MethodView):
     @blp.doc(operationId="listMaracActions")
     @problems(404, 422)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The actions the caller's agency owns, by due date; `overdue` when past due and
-        not done. Empty for an agency in no MARAC, or perpetrator-facing."""
+        """The actions the caller's agency owns.
+
+        By due date; `overdue` when past due and not done. Empty for an agency in no MARAC,
+        or perpetrator-facing.
+        """
         rows = marac.actions(db.session(), _who(), args.get("meeting_id"), own_only=True)
         status = args.get("status")
         return {"items": [_action(r) for r in rows if status is None or r.status == status]}
@@ -374,7 +383,10 @@ class ActionById(MethodView):
     @blp.doc(operationId="getMaracAction")
     @problems(404)
     def get(self, action_id: str) -> dict[str, Any]:
-        """One action the caller's agency owns; 404 for anyone else's."""
+        """One action the caller's agency owns.
+
+        Anyone else's, or one that does not exist, is 404: the same answer either way.
+        """
         return _action(marac.action(db.session(), _who(), action_id))
 
 

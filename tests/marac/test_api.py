@@ -177,3 +177,19 @@ def test_routes_need_their_scope(client, get_token, sutton):
     token = get_token("met-police", "referrals:read")
     response = client.get("/api/v1/marac/actions", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403
+
+
+def test_a_refused_return_is_recorded_and_leaves_the_request_open(client, bearer, leics):
+    headers = bearer("leics-sdvs")
+    (item,) = client.get("/api/v1/marac/research-requests", headers=headers).get_json()["items"]
+    url = f"/api/v1/marac/research-requests/{item['id']}/return"
+    refused = client.post(url, json={"data": {"risk_level": "high"},
+                                     "consent": {"state": "refused"}}, headers=headers)
+    assert refused.status_code == 403
+    problem = refused.get_json()
+    assert problem["type"].endswith("/policy-refused") and problem["ledger_index"] > 0
+    assert [r["reason"] for r in problem["reasons"]] == ["consent_refused_without_justification"]
+    (still,) = client.get("/api/v1/marac/research-requests", headers=headers).get_json()["items"]
+    assert still["status"] == "delivered"
+    accepted = client.post(url, json={"data": {"risk_level": "high"}}, headers=headers)
+    assert accepted.status_code == 201
