@@ -248,4 +248,4 @@ def _person(people: dict[str, ConsolePerson], role_or_email: str) -> ConsolePers
 
 # The MARAC console's fixtures (agency reps, one meeting's cycle); imported last, as they
 # build on the ones above.
-from tests.web.marac_support import client_for, marac_cycle, marac_people  # noqa: E402, F401
+from tests.web.marac_fixtures import client_for, marac_cycle, marac_people  # noqa: E402, F401

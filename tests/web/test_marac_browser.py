@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.sharing.conftest import auth, send  # noqa: F401
-from tests.web.marac_support import (
+from tests.web.marac_fixtures import (
     CANARY_NAME,
     MARAC_ID,
     OUTREACH_REFERRAL,

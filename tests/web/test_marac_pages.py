@@ -14,7 +14,7 @@ import re
 from hub.people.roles import ROLES
 from hub.web.access import ROUTE_ROLES
 from tests.sharing.conftest import auth, send  # noqa: F401
-from tests.web.marac_support import (
+from tests.web.marac_fixtures import (
     CANARY_NAME,
     MARAC_ID,
     WHERE,

@@ -21,7 +21,7 @@ from hub import db
 from hub.people import accounts, factors
 from hub.people.demo import DEMO_PASSWORD, ensure_demo_people
 from hub.people.models import Person
-from tests.web.marac_support import hub_log_verify, ledger_events, next_week, purposes
+from tests.web.marac_fixtures import hub_log_verify, ledger_events, next_week, purposes
 
 pytestmark = pytest.mark.browser
 
