@@ -185,7 +185,12 @@ def marac_cycle(app: Flask, send: Any, client_for: Callable[[str], FlaskClient])
         request_id = re.search(r'/console/marac/research/([\w-]+)"', research).group(1)
         form = client.get(f"/console/marac/research/{request_id}").get_data(as_text=True)
         fields = re.findall(r'name="value-(\w+)"', form)
-        assert fields, form
+        # the agency's return flow's fields, not what it was sent; the hub adds the number
+        assert "marac_research_summary" in fields and "given_name" not in fields, fields
+        assert "marac_case_number" not in fields
+        before = len(ledger_events(app))
+        bad = post(client, f"/console/marac/research/{request_id}", {f"reason-{fields[0]}": "bogus"})
+        assert bad.status_code == 422 and len(ledger_events(app)) == before
         data = {f"value-{fields[0]}": "Known to us since 2025"}
         data.update({f"reason-{f}": "not_held" for f in fields[1:]})
         returned = post(client, f"/console/marac/research/{request_id}", data)
