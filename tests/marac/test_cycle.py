@@ -213,3 +213,14 @@ def test_an_agency_reads_what_was_circulated_to_it_before_signing(session, ctx, 
     )
     with pytest.raises(NotFound):
         marac.research_case(session, ctx, VICTIM_FIRST, request.id)
+
+
+def test_an_alert_to_the_coordinator_opens_a_case_too(session, ctx):
+    from hub.sharing.alerts import send_alert
+
+    body = leics_referral()
+    alert = {"kind": "marac_high_risk", **{k: v for k, v in body.items() if k != "to"}}
+    outcome = send_alert(session, ctx, "victim-first", alert)
+    assert outcome.status == 201, outcome.body
+    (row,) = marac.referrals(session, LEICS_COORDINATOR, "leics-marac")
+    assert row.from_agency == "victim-first" and row.criteria == ("visible_high_risk",)
