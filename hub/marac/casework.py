@@ -251,3 +251,24 @@ def meeting_pack(
     )
     session.commit()
     return pack
+
+
+def research_case(
+    session: Session, ctx: SharingContext, who: MaracActor, request_id: str
+) -> Contribution:
+    """What was circulated to the caller's agency for one research request, to research.
+
+    The agency's own inbox item, so the statement is not needed to read it (it is needed to
+    open the meeting's case list and case pages). A consultation entry, purpose
+    ``marac_research_view``. Anyone but the agency it was sent to gets NotFound.
+    """
+    from hub.marac.research import request_for
+
+    request = request_for(session, who, request_id, own=True)
+    meeting = session.get_one(MaracMeeting, request.meeting_id)
+    place = access.place(session, who, meeting.marac_id)
+    disclosure = session.get_one(Disclosure, request.circulation_id)
+    contribution = _contribution(ctx, disclosure, place, ())
+    audit.record_reads(session, who, audit.RESEARCH_VIEW, [disclosure])
+    session.commit()
+    return contribution

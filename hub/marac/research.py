@@ -165,10 +165,10 @@ def _rows(session: Session, query: Any) -> list[ResearchRequestRow]:
 
 def research_request(session: Session, who: MaracActor, request_id: str) -> ResearchRequestRow:
     """One request: the agency's own (delivered), or any of the co-ordinator's MARAC."""
-    return request_row(session, _request_for(session, who, request_id, own=False))
+    return request_row(session, request_for(session, who, request_id, own=False))
 
 
-def _request_for(
+def request_for(
     session: Session, who: MaracActor, request_id: str, *, own: bool
 ) -> ResearchRequest:
     request = session.get(ResearchRequest, request_id)
@@ -202,7 +202,7 @@ def return_research(
     request stays open). ``not_shared``: each field the agency held back, with a reason code
     from ``NOT_SHARED_REASONS`` and a short text with no personal data.
     """
-    request = _request_for(session, who, request_id, own=True)
+    request = request_for(session, who, request_id, own=True)
     if request.status == "returned":
         raise Conflict("This research has already been returned.")
     meeting = session.get_one(MaracMeeting, request.meeting_id)

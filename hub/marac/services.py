@@ -23,7 +23,7 @@ from hub.marac.calendar import (
     signatures,
 )
 from hub.marac.cases import cases, lapsed, referrals
-from hub.marac.casework import case_view, meeting_pack
+from hub.marac.casework import case_view, meeting_pack, research_case
 from hub.marac.prompts import overdue_prompts
 from hub.marac.research import (
     circulate_research,
@@ -50,6 +50,7 @@ __all__ = [
     "meetings",
     "overdue_prompts",
     "referrals",
+    "research_case",
     "research_request",
     "research_requests",
     "return_research",

@@ -196,3 +196,31 @@ def test_case_view_shows_fact_apart_from_opinion(session, ctx, refer):
 def _entries(session) -> list[dict]:
     rows = session.scalars(select(LedgerEntry).order_by(LedgerEntry.index)).all()
     return [view_of(r, HUB)["entry"] for r in rows]
+
+
+def test_an_agency_reads_what_was_circulated_to_it_before_signing(session, ctx, refer):
+    refer("victim-first", leics_referral())
+    meeting = _meeting(session)
+    marac.circulate_research(session, ctx, LEICS_COORDINATOR, meeting.id)
+    (request,) = marac.research_requests(session, SDVS)
+    seen = marac.research_case(session, ctx, SDVS, request.id)
+    assert seen.step == "circulation" and seen.fact["family_name"] == VICTIM["family_name"]
+    assert seen.opinion["risk_level"] == "very_high"
+    assert "victim_current_address" not in seen.fact
+    last = _entries(session)[-1]
+    assert (last["type"], last["purpose"], last["ref"]) == (
+        "consultation", "marac_research_view", request.circulation_id
+    )
+    with pytest.raises(NotFound):
+        marac.research_case(session, ctx, VICTIM_FIRST, request.id)
+
+
+def test_an_alert_to_the_coordinator_opens_a_case_too(session, ctx):
+    from hub.sharing.alerts import send_alert
+
+    body = leics_referral()
+    alert = {"kind": "marac_high_risk", **{k: v for k, v in body.items() if k != "to"}}
+    outcome = send_alert(session, ctx, "victim-first", alert)
+    assert outcome.status == 201, outcome.body
+    (row,) = marac.referrals(session, LEICS_COORDINATOR, "leics-marac")
+    assert row.from_agency == "victim-first" and row.criteria == ("visible_high_risk",)
