@@ -57,7 +57,10 @@ def research() -> tuple[str, int]:
 def research_request(request_id: str) -> tuple[str, int]:
     """The return form: each field the agency may share, or a reason it did not."""
     row, fields = _request(request_id)
-    return render("marac/research_return.html", row=row, fields=fields,
+    circulated = None
+    if row.agency_id == actor().partner_id and row.circulation_id is not None:
+        circulated = services.research_case(db.session(), sharing(), actor(), request_id)
+    return render("marac/research_return.html", row=row, fields=fields, circulated=circulated,
                   reasons=NOT_SHARED_REASONS, values={}, errors=[])  # fmt: skip
 
 
@@ -79,7 +82,7 @@ def research_return(request_id: str) -> BaseResponse | tuple[str, int]:
         services.return_research(session, sharing(), actor(), request_id, data, not_shared)
     except Invalid as exc:
         session.rollback()
-        return render("marac/research_return.html", 422, row=row, fields=fields,
+        return render("marac/research_return.html", 422, row=row, fields=fields, circulated=None,
                       reasons=NOT_SHARED_REASONS,
                       values=request.form, errors=exc.extensions.get("errors") or [
                           {"pointer": exc.extensions.get("pointer", ""), "detail": exc.detail}])

@@ -164,7 +164,9 @@ def next_week() -> dt.date:
 
 
 @pytest.fixture
-def marac_cycle(app: Flask, send: Any, client_for: Callable[[str], FlaskClient]) -> Ids:
+def marac_cycle(
+    app: Flask, send: Any, client_for: Callable[[str], FlaskClient], marac_people: dict[str, Any]
+) -> Ids:
     """Referrals in, a meeting, the research list out, two returns, an action for the Met."""
     coordinator = client_for("marac_coordinator")
     response = post(coordinator, f"/console/marac/{MARAC_ID}/meetings",
@@ -188,6 +190,7 @@ def marac_cycle(app: Flask, send: Any, client_for: Callable[[str], FlaskClient])
         # the agency's return flow's fields, not what it was sent; the hub adds the number
         assert "marac_research_summary" in fields and "given_name" not in fields, fields
         assert "marac_case_number" not in fields
+        assert f"What was circulated to {marac_people[rep].partner_id}" in form
         before = len(ledger_events(app))
         bad = post(client, f"/console/marac/research/{request_id}", {f"reason-{fields[0]}": "bogus"})
         assert bad.status_code == 422 and len(ledger_events(app)) == before

@@ -153,7 +153,8 @@ def test_the_pack_pdf_is_marked_holds_the_statement_and_is_a_consultation(app, m
     assert text.count("OFFICIAL-SENSITIVE") >= 2
     assert "strictly confidential" in text
     assert "Flag the address" in text
-    assert "marac_pack_export" in purposes(ledger_events(app), "consultation")
+    consulted = purposes(ledger_events(app), "consultation")
+    assert "marac_pack_export" in consulted and "marac_research_view" in consulted
 
 
 def test_an_overdue_action_is_prompted_at_sign_in_to_its_agency_only(app, marac_cycle, client_for):
