@@ -131,9 +131,10 @@ def _declaration(
             raise MaracFileError(f"{path}: member {partner!r}: unknown partner or kind")
         if not any(partner in a.party_ids for a in used):
             raise MaracFileError(f"{path}: member {partner!r} is party to none of the agreements")
+        # Facing in any of the MARAC's agreements is facing (fail closed).
         facing = any(
             partner in a.party_ids and is_perpetrator_facing(a, partners[partner]) for a in used
-        ) or (partners[partner].type in _perpetrator_types())
+        )
         declared.append({"partner": partner, "kind": kind, "perpetrator_facing": facing})
     if coordinator not in {m["partner"] for m in declared}:
         raise MaracFileError(f"{path}: the coordinator must be one of the members")
@@ -158,12 +159,6 @@ def _declaration(
         purposes={k: str(v) for k, v in steps.items()},
         members=tuple(declared),
     )
-
-
-def _perpetrator_types() -> frozenset[str]:
-    from hub.policy.partner_info import PERPETRATOR_FACING_TYPES
-
-    return PERPETRATOR_FACING_TYPES
 
 
 @dataclasses.dataclass
