@@ -129,6 +129,10 @@ def demo(host: str, port: int, scenario: bool, scenario_only: bool, no_witnesses
 
     for line in demo_people_report(settings, host=host, port=port):
         click.echo(line)
+    from hub.marac.demo import demo_marac_report
+
+    for line in demo_marac_report(settings):
+        click.echo(line)
     if scenario or scenario_only:
         from hub.demo import run_demo_scenario
 

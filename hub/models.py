@@ -9,6 +9,16 @@ from hub.db import Base
 from hub.delivery.models import OutboxMessage
 from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerOrigin
 from hub.ledger.projection import AuditEvent, AuditRecipient, AuditSubject
+from hub.marac.models import (
+    Marac,
+    MaracAction,
+    MaracCase,
+    MaracMeeting,
+    MaracMeetingCase,
+    MaracReferral,
+    ResearchRequest,
+    StatementSignature,
+)
 from hub.oauth.models import AccessToken, UsedAssertion
 from hub.partners.models import Partner
 from hub.people.models import (
@@ -42,6 +52,14 @@ __all__ = [
     "LedgerNode",
     "LedgerOrigin",
     "LedgerCheckRun",
+    "Marac",
+    "MaracAction",
+    "MaracCase",
+    "MaracMeeting",
+    "MaracMeetingCase",
+    "MaracReferral",
+    "ResearchRequest",
+    "StatementSignature",
     "NoticeDecision",
     "OutboxMessage",
     "Partner",

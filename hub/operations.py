@@ -25,6 +25,7 @@ from hub.ledger.errors import LedgerError
 from hub.ledger.fsck import check_projection
 from hub.ledger.service import log_verifier_key
 from hub.ledger.verify import VerificationError, verify_ledger
+from hub.marac import definitions as marac_definitions
 from hub.partners import files, keys, services
 from hub.policy import (
     Catalogues,
@@ -102,9 +103,11 @@ def synchronise(settings: Settings) -> list[str]:
     """
     declarations = _read_partners(settings)
     catalogues, loaded = _read_agreements(settings, declarations)
+    maracs = _read_maracs(settings, declarations, loaded)
     with _session(settings) as session:
         partner_changes = services.sync_partners(session, declarations)
         agreement_changes = agreements.sync_agreements(session, loaded)
+        marac_changes = marac_definitions.sync_maracs(session, maracs)
         events = sync_events.partner_events(partner_changes, declarations)
         events += sync_events.agreement_events(agreement_changes, loaded)
         store.append_entries(session, events)
@@ -115,6 +118,7 @@ def synchronise(settings: Settings) -> list[str]:
     return [
         *_partner_report(partner_changes),
         *status_lines,
+        *marac_changes.report(),
         f"ledger: {len(events)} entries appended",
     ]
 
@@ -152,6 +156,21 @@ def _read_agreements(
     except PolicyError as exc:
         raise SyncFailed(str(exc)) from None
     return catalogues, loaded
+
+
+def _read_maracs(
+    settings: Settings,
+    declarations: list[files.PartnerDeclaration],
+    loaded: list[tuple[RegisteredAgreement, list[dict[str, Any]]]],
+) -> list[marac_definitions.MaracDeclaration]:
+    """The MARAC definitions (policies/maracs), checked against the agreements being loaded."""
+    infos = {d.id: services.partner_info(d) for d in declarations if d.active}
+    try:
+        return marac_definitions.read_marac_dir(
+            settings.policies_dir, [reg for reg, _ in loaded], infos
+        )
+    except marac_definitions.MaracFileError as exc:
+        raise SyncFailed(str(exc)) from None
 
 
 def _sign_checkpoint(session: Session, settings: Settings) -> None:

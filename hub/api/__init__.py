@@ -137,7 +137,16 @@ def init_app(app: Flask) -> None:
 
 def api_blueprints() -> tuple[Any, ...]:
     """The v1 blueprints (the console exempts them from CSRF: they take bearer tokens)."""
-    from hub.api import agreements, alerts, consents, corrections, ledger, partners, referrals
+    from hub.api import (
+        agreements,
+        alerts,
+        consents,
+        corrections,
+        ledger,
+        marac,
+        partners,
+        referrals,
+    )
 
     return (
         partners.blp,
@@ -147,4 +156,5 @@ def api_blueprints() -> tuple[Any, ...]:
         corrections.blp,
         ledger.blp,
         consents.blp,
+        marac.blp,
     )

@@ -99,6 +99,11 @@ def record_all(
             result.inbox_item = _deliver(session, recipients[disclosure.recipient_id], disclosure)
         results.append(result)
     session.flush()
+    # MARAC referrals open or re-open a case in this same transaction (hub.marac.intake;
+    # imported here because hub.marac builds on this module).
+    from hub.marac.intake import take_in
+
+    take_in(session, results)
     if entries and _checkpoint_if_due(session, ctx, entries[0].index, entries[-1].index + 1):
         for result in results:
             result.checkpoint_signed = True

@@ -34,6 +34,7 @@ TOUR_SECTIONS = (
     "Risk alerts",
     "Corrections, erasure and retention",
     "The partner client",
+    "MARAC over the API",
 )
 SKIP_MARK = "<!-- tour: skip -->"
 _FENCE = re.compile(r"^```sh\n(.*?)^```\n", re.MULTILINE | re.DOTALL)
