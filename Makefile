@@ -6,10 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test install lint openapi bench bench-share clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' -e ./clients/python   # the hub, and the partner client
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,8 +23,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check hub tests bench
+	$(BIN)/ruff check hub tests bench clients
 	$(BIN)/mypy hub
+	$(BIN)/mypy --strict clients/python/src
 
 ## Regenerate the committed OpenAPI document
 openapi: $(STAMP)

@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _set_up_oauth(app)
     _register_console(app)  # before the API: its CSRF exemption covers the API
     _register_probes(app)
+    _register_metrics(app)
     _publish_webhook_key(app, settings)
     _register_api(app)  # after every route it documents
     _add_security_headers(app, settings)
@@ -172,6 +173,13 @@ def _register_probes(app: Flask) -> None:
     from hub import health
 
     app.register_blueprint(health.bp)
+
+
+def _register_metrics(app: Flask) -> None:
+    """``/metrics`` for Prometheus, and request timing per route (README "Monitoring")."""
+    from hub import metrics
+
+    metrics.init_app(app)
 
 
 def _publish_webhook_key(app: Flask, settings: Settings) -> None:

@@ -94,8 +94,12 @@ def serve(host: str, port: int, workers: int | None) -> None:
     help="first run the scripted partnership flows over HTTP and print what each party got",
 )
 @click.option("--scenario-only", is_flag=True, help="run the scenario, then exit (no serving)")
-def demo(host: str, port: int, scenario: bool, scenario_only: bool) -> None:
+@click.option("--no-witnesses", is_flag=True, help="do not start the two local demo witnesses")
+def demo(host: str, port: int, scenario: bool, scenario_only: bool, no_witnesses: bool) -> None:
     """Init, load the demo partnership from policies/, and serve on 127.0.0.1:8000.
+
+    Two demo witnesses cosign its checkpoints (in this process, on free local ports) unless
+    --no-witnesses or HUB_WITNESSES names real ones.
 
     With --scenario, a scripted run first shows the seeds' flows happening against a
     background server (real client assertions signed with keys/demo/), then serving
@@ -115,9 +119,19 @@ def demo(host: str, port: int, scenario: bool, scenario_only: bool) -> None:
             click.echo(line)
     except SyncFailed as exc:
         raise click.ClickException(str(exc)) from None
+    if not no_witnesses and not settings.witnesses:
+        from hub.witness.demo import start_cosigning, start_demo_witnesses, witnesses_env
+
+        witnesses_env(start_demo_witnesses(settings, click.echo))
+        settings = _settings()
+        start_cosigning(settings)
     from hub.people.demo import demo_people_report
 
     for line in demo_people_report(settings, host=host, port=port):
+        click.echo(line)
+    from hub.marac.demo import demo_marac_report
+
+    for line in demo_marac_report(settings):
         click.echo(line)
     if scenario or scenario_only:
         from hub.demo import run_demo_scenario
@@ -295,13 +309,19 @@ def log() -> None:
 
 @log.command("verify")
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def log_verify(quiet: bool) -> None:
-    """Recompute every leaf, subtree and checkpoint; exit 1 naming the first bad entry."""
+@click.option("--full", is_flag=True, help="everything, not just what the last run left")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="worker processes, each reading its own chunks")
+def log_verify(quiet: bool, full: bool, processes: int) -> None:
+    """Recompute leaves, subtrees and checkpoints; exit 1 naming the first bad entry.
+
+    Routine runs start at the last checkpoint an earlier run verified; --full starts at 0.
+    """
     from hub.operations import SyncFailed, verify_whole_ledger
 
     try:
         if quiet:
-            ok, lines = verify_whole_ledger(_settings(), None)
+            ok, lines = verify_whole_ledger(_settings(), None, full=full, processes=processes)
         else:
             with click.progressbar(length=1, label="verifying ledger", file=sys.stderr) as bar:
 
@@ -309,7 +329,9 @@ def log_verify(quiet: bool) -> None:
                     bar.length = max(total, 1)
                     bar.update(done - bar.pos)
 
-                ok, lines = verify_whole_ledger(_settings(), progress)
+                ok, lines = verify_whole_ledger(
+                    _settings(), progress, full=full, processes=processes
+                )
     except SyncFailed as exc:
         raise click.ClickException(str(exc)) from None
     for line in lines:
@@ -400,8 +422,10 @@ def retention_purge(dry_run: bool) -> None:
 
 def _register_groups() -> None:
     from hub.people.cli import users
+    from hub.witness.cli import witness
 
     main.add_command(users)
+    main.add_command(witness)
 
 
 _register_groups()

@@ -16,6 +16,16 @@ from hub.ledger.models import (
     LedgerUnsequenced,
 )
 from hub.ledger.projection import AuditEvent, AuditRecipient, AuditSubject
+from hub.marac.models import (
+    Marac,
+    MaracAction,
+    MaracCase,
+    MaracMeeting,
+    MaracMeetingCase,
+    MaracReferral,
+    ResearchRequest,
+    StatementSignature,
+)
 from hub.oauth.models import AccessToken, UsedAssertion
 from hub.partners.models import Partner
 from hub.people.models import (
@@ -26,6 +36,7 @@ from hub.people.models import (
     WebAuthnCredential,
 )
 from hub.sharing.models import Alert, Disclosure, IdempotencyRecord, InboxItem
+from hub.witness.models import LedgerCosignature
 
 metadata = Base.metadata
 
@@ -42,12 +53,21 @@ __all__ = [
     "IdempotencyRecord",
     "InboxItem",
     "LedgerCheckpoint",
+    "LedgerCosignature",
     "LedgerEntry",
     "LedgerHead",
     "LedgerNode",
     "LedgerOrigin",
     "LedgerUnsequenced",
     "LedgerCheckRun",
+    "Marac",
+    "MaracAction",
+    "MaracCase",
+    "MaracMeeting",
+    "MaracMeetingCase",
+    "MaracReferral",
+    "ResearchRequest",
+    "StatementSignature",
     "NoticeDecision",
     "OutboxMessage",
     "Partner",

@@ -25,6 +25,7 @@ from hub.ledger.errors import LedgerError
 from hub.ledger.fsck import check_projection
 from hub.ledger.service import log_verifier_key
 from hub.ledger.verify import VerificationError, verify_ledger
+from hub.marac import definitions as marac_definitions
 from hub.partners import files, keys, services
 from hub.policy import (
     Catalogues,
@@ -102,9 +103,11 @@ def synchronise(settings: Settings) -> list[str]:
     """
     declarations = _read_partners(settings)
     catalogues, loaded = _read_agreements(settings, declarations)
+    maracs = _read_maracs(settings, declarations, loaded)
     with _session(settings) as session:
         partner_changes = services.sync_partners(session, declarations)
         agreement_changes = agreements.sync_agreements(session, loaded)
+        marac_changes = marac_definitions.sync_maracs(session, maracs)
         events = sync_events.partner_events(partner_changes, declarations)
         events += sync_events.agreement_events(agreement_changes, loaded)
         store.append_entries(session, events)
@@ -115,6 +118,7 @@ def synchronise(settings: Settings) -> list[str]:
     return [
         *_partner_report(partner_changes),
         *status_lines,
+        *marac_changes.report(),
         f"ledger: {len(events)} entries appended",
     ]
 
@@ -152,6 +156,21 @@ def _read_agreements(
     except PolicyError as exc:
         raise SyncFailed(str(exc)) from None
     return catalogues, loaded
+
+
+def _read_maracs(
+    settings: Settings,
+    declarations: list[files.PartnerDeclaration],
+    loaded: list[tuple[RegisteredAgreement, list[dict[str, Any]]]],
+) -> list[marac_definitions.MaracDeclaration]:
+    """The MARAC definitions (policies/maracs), checked against the agreements being loaded."""
+    infos = {d.id: services.partner_info(d) for d in declarations if d.active}
+    try:
+        return marac_definitions.read_marac_dir(
+            settings.policies_dir, [reg for reg, _ in loaded], infos
+        )
+    except marac_definitions.MaracFileError as exc:
+        raise SyncFailed(str(exc)) from None
 
 
 def _sign_checkpoint(session: Session, settings: Settings) -> None:
@@ -229,28 +248,47 @@ def add_partner(
 
 
 def verify_whole_ledger(
-    settings: Settings, progress: Callable[[int, int], None] | None
+    settings: Settings,
+    progress: Callable[[int, int], None] | None,
+    *,
+    full: bool = False,
+    processes: int = 1,
 ) -> tuple[bool, list[str]]:
-    """``hub log verify``: recompute everything; name the first bad index if any."""
+    """``hub log verify [--full]``: recompute the ledger; name the first bad index if any.
+
+    Routine runs are incremental: they start at the largest checkpoint an earlier
+    successful run verified (:func:`hub.audit.health.incremental_start`) and verify
+    everything after it; ``full`` (or no earlier run, or a failed last run) starts at 0.
+    Each run is recorded in ``ledger_check_runs`` for the DPO's health page.
+    """
     if not settings.signing_key_file.exists():
         raise SyncFailed(f"no hub signing key at {settings.signing_key_file}: run `hub init`")
     verifier = log_verifier_key(ensure_signing_key(settings.signing_key_file), settings.log_origin)
-    from hub.audit.health import FULL, record_run
+    from hub.audit.health import FULL, INCREMENTAL, incremental_start, record_run
 
     with _session(settings) as session:
         started = utcnow()
+        since = 0 if full else incremental_start(session)
+        kind = FULL if since == 0 else INCREMENTAL
         try:
-            report = verify_ledger(session, verifier, progress)
-            check_projection(session, report.size)
+            report = verify_ledger(session, verifier, progress, since=since, processes=processes)
+            kind = FULL if report.start == 0 else INCREMENTAL
+            check_projection(session, report.size, report.start)
         except VerificationError as exc:
-            record_run(session, FULL, started, False, store.tree_size(session), str(exc), "cli")
+            record_run(session, kind, started, False, store.tree_size(session), str(exc), "cli")
             session.commit()
             return False, [f"ledger INVALID: {exc}"]
-        detail = f"{report.size} entries and {report.checkpoints} checkpoints verified"
-        record_run(session, FULL, started, True, report.size, detail, "cli")
+        scope = (
+            f"{report.size - report.start} entries after the checkpoint at size "
+            f"{report.start} (incremental; --full checks all {report.size})"
+            if report.start
+            else f"{report.size} entries"
+        )
+        detail = f"{scope} and {report.checkpoints} checkpoints verified"
+        record_run(session, kind, started, True, report.size, detail, "cli")
         session.commit()
     return True, [
-        f"ledger OK: {report.size} entries, {report.checkpoints} checkpoints verified, "
+        f"ledger OK: {scope}, {report.checkpoints} checkpoints verified, "
         "audit projection matches",
         f"root: {base64.b64encode(report.root_hash).decode()}",
         f"verifier key: {verifier}",
@@ -268,7 +306,13 @@ def checkpoint_now(settings: Settings) -> str:
         except LedgerError as exc:
             raise SyncFailed(f"refusing to sign: {exc}") from None
         session.commit()
-        return checkpoint.note
+        if not settings.witnesses:
+            return checkpoint.note
+        from hub.witness.collect import request_cosignatures
+        from hub.witness.served import cosigned_note
+
+        request_cosignatures(session, settings, checkpoint, runner="cli")
+        return cosigned_note(session, checkpoint)
 
 
 def purge_retention(settings: Settings, *, dry_run: bool) -> list[str]:

@@ -19,9 +19,13 @@ def serve(settings: Settings, *, host: str, port: int, workers: int | None) -> N
     from hub import create_app
 
     if settings.server == "gunicorn" or (settings.server == "auto" and settings.production):
-        # Fail here, with the message, rather than as gunicorn's "worker failed to boot".
-        create_app(settings).extensions["hub.engine"].dispose()
-        _gunicorn(settings, host, port, workers or settings.workers)
+        from hub.metrics.multiproc import run_directory
+
+        # Before the app loads: prometheus_client reads the variable when first imported.
+        with run_directory():
+            # Fail here, with the message, rather than as gunicorn's "worker failed to boot".
+            create_app(settings).extensions["hub.engine"].dispose()
+            _gunicorn(settings, host, port, workers or settings.workers)
         return
     app = create_app(settings)
     app.run(
@@ -90,6 +94,7 @@ def _gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
             self.cfg.set("timeout", settings.worker_timeout)
             self.cfg.set("graceful_timeout", settings.worker_graceful_timeout)
             self.cfg.set("accesslog", None)  # the app logs one JSON line per request
+            self.cfg.set("child_exit", _worker_exited)
             _hide_gunicorn_banner()
 
         def load(self) -> Any:
@@ -116,6 +121,12 @@ def gunicorn_options(settings: Settings, workers: int) -> dict[str, Any]:
         options["control_socket"] = str(settings.control_socket)
         options["control_socket_disable"] = False
     return options
+
+
+def _worker_exited(_server: Any, worker: Any) -> None:
+    from hub.metrics.multiproc import worker_exited
+
+    worker_exited(worker.pid)
 
 
 def _hide_gunicorn_banner() -> None:

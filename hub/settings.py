@@ -29,6 +29,41 @@ WORKER_CLASSES = frozenset({"gthread", "sync"})
 SERVERS = frozenset({"auto", "gunicorn", "development"})
 
 
+@dataclasses.dataclass(frozen=True)
+class WitnessEndpoint:
+    """One witness the hub asks to cosign: its cosigner name, submission URL prefix and
+    cosignature/v1 verifier key (``name+hexkeyid+base64(0x04 || public key)``)."""
+
+    name: str
+    url: str
+    verifier_key: str
+
+
+def parse_witnesses(raw: str) -> tuple[WitnessEndpoint, ...]:
+    """``HUB_WITNESSES``: ``URL VKEY`` per witness, separated by commas or newlines."""
+    from hub.witness.cosignature import CosignatureError, parse_cosigner_key
+
+    found = []
+    for item in raw.replace(",", "\n").splitlines():
+        parts = item.split()
+        if not parts:
+            continue
+        if len(parts) != 2:
+            raise ValueError(f"expected 'URL VKEY' per witness, got {item.strip()!r}")
+        url, vkey = parts
+        if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?", url):
+            raise ValueError(f"witness URL {url!r} must be http(s) without query or fragment")
+        try:
+            cosigner = parse_cosigner_key(vkey)
+        except CosignatureError as exc:
+            raise ValueError(f"witness key {vkey[:40]!r}...: {exc}") from None
+        found.append(WitnessEndpoint(cosigner.name, url.rstrip("/"), vkey))
+    names = [w.name for w in found]
+    if len(set(names)) != len(names):
+        raise ValueError("two witnesses share a name")
+    return tuple(found)
+
+
 class SettingsError(ValueError):
     """Raised with every problem found in the environment, one per line."""
 
@@ -84,6 +119,11 @@ class Settings:
     db_lock_timeout: float = 10.0
     db_pool_timeout: float = 10.0
     db_network_timeout: int = 30
+    # Witnesses (hub/witness): who cosigns checkpoints, how many must (k of n; None = all).
+    witnesses: tuple[WitnessEndpoint, ...] = ()
+    witness_quorum: int | None = None
+    witness_timeout: float = 5.0
+    witness_retry_interval: int = 30
     # gunicorn (production): a worker silent this long is restarted; shutdown waits this long.
     worker_timeout: int = 60
     worker_graceful_timeout: int = 30
@@ -100,6 +140,8 @@ class Settings:
     # How long a request waits for the sequencer to give its ledger entry an index before
     # answering 503 (its entry is kept and sequenced later; docs/ledger.md "Sequencing").
     sequencer_wait: float = 10.0
+    # GET /metrics (hub/metrics): the bearer secret Prometheus sends; required in production.
+    metrics_token: str = ""
 
     # -- derived paths -------------------------------------------------------------------
     @property
@@ -134,6 +176,11 @@ class Settings:
             return self.origin
         host = re.sub(r"^[a-z]+://", "", self.issuer).rstrip("/")
         return f"{host}/hub-ledger"
+
+    @property
+    def witness_quorum_needed(self) -> int:
+        """k: cosignatures a checkpoint needs (all configured witnesses unless set)."""
+        return len(self.witnesses) if self.witness_quorum is None else self.witness_quorum
 
     @property
     def console_base(self) -> str:
@@ -229,6 +276,14 @@ class Settings:
         seconds("DB_LOCK_TIMEOUT", "db_lock_timeout", 0.1, 3600)
         seconds("DB_POOL_TIMEOUT", "db_pool_timeout", 0.1, 300)
         integer("DB_NETWORK_TIMEOUT", "db_network_timeout", 3, 3600)
+        if env.get("HUB_WITNESSES", "").strip():
+            try:
+                values["witnesses"] = parse_witnesses(env["HUB_WITNESSES"])
+            except ValueError as exc:
+                problems.append(f"HUB_WITNESSES: {exc}")
+        integer("WITNESS_QUORUM", "witness_quorum", 0, 1000)
+        seconds("WITNESS_TIMEOUT", "witness_timeout", 0.1, 120)
+        integer("WITNESS_RETRY_INTERVAL", "witness_retry_interval", 1, 86_400)
         integer("WORKER_TIMEOUT", "worker_timeout", 5, 3600)
         integer("WORKER_GRACEFUL_TIMEOUT", "worker_graceful_timeout", 1, 3600)
         text("SERVER", "server")
@@ -237,6 +292,7 @@ class Settings:
         integer("WORKERS", "workers", 1, 256)
         integer("THREADS", "threads", 1, 256)
         seconds("SEQUENCER_WAIT", "sequencer_wait", 0.01, 600)
+        text("METRICS_TOKEN", "metrics_token")
         values.update(overrides)
         if problems:
             raise SettingsError(problems)
@@ -272,6 +328,13 @@ class Settings:
         if self.webhook_backoff_base > self.webhook_backoff_cap:
             problems.append("HUB_WEBHOOK_BACKOFF_BASE: must not exceed HUB_WEBHOOK_BACKOFF_CAP")
         problems.extend(self._console_problems())
+        if self.witness_quorum is not None and not (
+            (1 if self.witnesses else 0) <= self.witness_quorum <= len(self.witnesses)
+        ):
+            problems.append(
+                f"HUB_WITNESS_QUORUM: must be between 1 and the {len(self.witnesses)} "
+                "witness(es) in HUB_WITNESSES"
+            )
         if self.db_lock_timeout > self.db_statement_timeout:
             problems.append("HUB_DB_LOCK_TIMEOUT: must not exceed HUB_DB_STATEMENT_TIMEOUT")
         if self.server not in SERVERS:
@@ -317,6 +380,10 @@ class Settings:
             problems.append("HUB_ISSUER: production needs an https issuer")
         if self.console_origin and not self.console_origin.startswith("https://"):
             problems.append("HUB_CONSOLE_ORIGIN: production needs an https origin")
+        if self.metrics_token and len(self.metrics_token) < 32:
+            problems.append(
+                "HUB_METRICS_TOKEN: production needs a secret of at least 32 characters"
+            )
         if self.password_hash_profile == "cheapest":  # noqa: S105 - a profile name
             problems.append("HUB_PASSWORD_HASH_PROFILE: 'cheapest' is for tests only")
         key_paths = (
@@ -324,6 +391,8 @@ class Settings:
             ("HUB_MASTER_KEY", self.master_key_path),
             ("HUB_WEBHOOK_KEY", self.webhook_key_path),
         )
+        if any(not w.url.startswith("https://") for w in self.witnesses):
+            problems.append("HUB_WITNESSES: production needs https witness URLs")
         for name, value in key_paths:
             if value is not None and "demo" in value.parts:
                 problems.append(f"{name}: demo keys are refused in production mode")

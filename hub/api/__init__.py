@@ -125,6 +125,10 @@ def init_app(app: Flask) -> None:
     api.spec.components.schemas.pop("PaginationMetadata", None)
     app.register_error_handler(errors.HubError, errors.from_hub_error)
     guards.init_app(app)
+    from hub.api.ledger import TileConverter, tile_parameter_schema
+
+    app.url_map.converters["tile"] = TileConverter
+    api.register_converter(TileConverter, tile_parameter_schema)
     for blueprint in api_blueprints():
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     platform.document(app)
@@ -133,7 +137,16 @@ def init_app(app: Flask) -> None:
 
 def api_blueprints() -> tuple[Any, ...]:
     """The v1 blueprints (the console exempts them from CSRF: they take bearer tokens)."""
-    from hub.api import agreements, alerts, consents, corrections, ledger, partners, referrals
+    from hub.api import (
+        agreements,
+        alerts,
+        consents,
+        corrections,
+        ledger,
+        marac,
+        partners,
+        referrals,
+    )
 
     return (
         partners.blp,
@@ -143,4 +156,5 @@ def api_blueprints() -> tuple[Any, ...]:
         corrections.blp,
         ledger.blp,
         consents.blp,
+        marac.blp,
     )

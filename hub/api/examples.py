@@ -287,6 +287,23 @@ CHECKPOINT = (
     "hub.example.gov.uk/hub-ledger\n58\nT82TV7j1fhJ6uj6Xgpw+3ZFeaXuD368ZYi0hUntwpps=\n\n"
     "\u2014 hub.example.gov.uk/hub-ledger oU/kkpmHARmP9D9+935zInx9ubmOpMBo+6tZz/94QH3w3j8W\n"
 )
+WITNESSES: dict[str, Any] = {
+    "quorum": 2,
+    "witnesses": [
+        {
+            "name": "witness.kent-police.example/w1",
+            "url": "https://witness.kent-police.example",
+            "verifier_key": "witness.kent-police.example/w1+7511e958+BItx32/xR8yM3KFZlGny9z8SrJY"
+            "mS3txIZj7uetZ2wcM",
+        },
+        {
+            "name": "witness.kent-csc.example/w2",
+            "url": "https://witness.kent.gov.example/csc",
+            "verifier_key": "witness.kent-csc.example/w2+a3a2fccd+BN5PLf+blkDS2Z+rUTjCUAvjWQjP96K"
+            "eZLchzDBRm2LE",
+        },
+    ],
+}
 VERIFIER_KEY = (
     "hub.example.gov.uk/hub-ledger+a14fe492+AW0i01lpTzcLqaFx2UtIN5FZSIstWwhZw84T5LL5jjjT\n"
 )

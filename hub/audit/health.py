@@ -12,14 +12,16 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.audit.models import LedgerCheckRun
 from hub.db import utcnow
 from hub.ledger import fsck, store, verify
+from hub.ledger.models import LedgerCheckpoint
 
-FULL, CONSISTENCY = "full", "consistency"
+FULL, CONSISTENCY, INCREMENTAL, WITNESS = "full", "consistency", "incremental", "witness"
+VERIFICATIONS = (FULL, INCREMENTAL)
 GREEN, AMBER, RED = "green", "amber", "red"
 
 
@@ -35,6 +37,14 @@ class Light:
 
 
 @dataclasses.dataclass(frozen=True)
+class WitnessPolicy:
+    """The witnesses the hub asks (names) and how many must cosign (k of n)."""
+
+    names: tuple[str, ...]
+    needed: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Health:
     """The ledger health page."""
 
@@ -43,6 +53,8 @@ class Health:
     runs: list[LedgerCheckRun]
     checkpoint_size: int | None
     checkpoint_age: dt.timedelta | None
+    # Checkpoints with fewer cosignatures than the witness quorum (None: no witnesses set).
+    short_of_quorum: int | None = None
 
     @property
     def overall(self) -> str:
@@ -114,6 +126,25 @@ def last_run(session: Session, kind: str) -> LedgerCheckRun | None:
     return session.scalars(query).first()
 
 
+def incremental_start(session: Session) -> int:
+    """Where a routine (incremental) verification may begin: the largest checkpoint an
+    earlier successful run verified, or 0 (verify everything) when there is none or when
+    the most recent verification failed (a known-bad ledger is re-checked in full)."""
+    query = (
+        select(LedgerCheckRun)
+        .where(LedgerCheckRun.kind.in_(VERIFICATIONS))
+        .order_by(LedgerCheckRun.finished_at.desc(), LedgerCheckRun.id.desc())
+        .limit(1)
+    )
+    run = session.scalars(query).first()
+    if run is None or not run.ok:
+        return 0
+    sizes = select(func.max(LedgerCheckpoint.tree_size)).where(
+        LedgerCheckpoint.tree_size <= run.tree_size
+    )
+    return int(session.execute(sizes).scalar() or 0)
+
+
 def is_due(session: Session, kind: str, interval: int, now: dt.datetime | None = None) -> bool:
     """Whether a periodic run of ``kind`` is due (interval 0: never)."""
     if interval <= 0:
@@ -121,6 +152,16 @@ def is_due(session: Session, kind: str, interval: int, now: dt.datetime | None =
     run = last_run(session, kind)
     now = now or utcnow()
     return run is None or (now - run.finished_at).total_seconds() >= interval
+
+
+def _verification_run(session: Session) -> LedgerCheckRun | None:
+    """The last full verification, unless a later incremental run failed (that one shows)."""
+    full, incremental = last_run(session, FULL), last_run(session, INCREMENTAL)
+    if incremental is not None and not incremental.ok and (
+        full is None or incremental.finished_at >= full.finished_at
+    ):
+        return incremental
+    return full
 
 
 def _run_light(
@@ -144,9 +185,10 @@ def ledger_health(
     checkpoint_interval: int,
     consistency_interval: int,
     verify_interval: int,
+    witnesses: WitnessPolicy | None = None,
     now: dt.datetime | None = None,
 ) -> Health:
-    """The diagnostics page: three lights and the recent runs."""
+    """The diagnostics page: three lights (four with witnesses) and the recent runs."""
     now = now or utcnow()
     size = store.tree_size(session)
     latest = store.latest_checkpoint(session)
@@ -184,9 +226,71 @@ def ledger_health(
         _run_light(
             "Consistency check", last_run(session, CONSISTENCY), consistency_interval, now
         ),
-        _run_light("Full verification", last_run(session, FULL), verify_interval, now),
+        _run_light("Full verification", _verification_run(session), verify_interval, now),
     ]
-    return Health(size, lights, runs, latest.tree_size if latest else None, age)
+    short = None
+    if witnesses is not None and witnesses.names:
+        lights.append(witness_light(session, witnesses, latest))
+        short = checkpoints_short_of_quorum(session, witnesses)
+    return Health(size, lights, runs, latest.tree_size if latest else None, age, short)
+
+
+def checkpoints_short_of_quorum(session: Session, policy: WitnessPolicy) -> int:
+    """How many checkpoints since witnessing began (the first one any witness cosigned;
+    the latest alone until then) have fewer than ``policy.needed`` cosignatures by the
+    configured witnesses. An older checkpoint short of quorum stays counted: nobody
+    vouched that the history it shows was shown to everyone."""
+    from hub.witness.models import LedgerCosignature
+
+    first = session.scalar(select(func.min(LedgerCosignature.tree_size)))
+    if first is None:
+        first = session.scalar(select(func.max(LedgerCheckpoint.tree_size)))
+        if first is None:
+            return 0
+
+    counted = (
+        select(func.count())
+        .where(LedgerCosignature.tree_size == LedgerCheckpoint.tree_size)
+        .where(LedgerCosignature.witness.in_(policy.names))
+        .scalar_subquery()
+    )
+    query = (
+        select(func.count())
+        .select_from(LedgerCheckpoint)
+        .where(LedgerCheckpoint.tree_size >= first)
+        .where(counted < policy.needed)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def witness_light(
+    session: Session, policy: WitnessPolicy, latest: LedgerCheckpoint | None
+) -> Light:
+    """Green: every witness cosigned the latest checkpoint; amber: quorum met, some
+    missing; red: short of quorum. Names the missing witnesses and, from the last
+    ``witness`` run for that checkpoint, why each is missing."""
+    from hub.witness.collect import cosignatures_for
+
+    name = "Witness cosignatures"
+    if latest is None:
+        return Light(name, GREEN, "no checkpoint to cosign yet", None, None)
+    size = latest.tree_size
+    rows = [c for c in cosignatures_for(session, size) if c.witness in policy.names]
+    have = {c.witness for c in rows}
+    missing = [n for n in policy.names if n not in have]
+    summary = (
+        f"checkpoint {size:,}: {len(have)} of {len(policy.names)} witnesses cosigned, "
+        f"{policy.needed} needed"
+    )
+    if missing:
+        summary += "; missing " + ", ".join(missing)
+        run = last_run(session, WITNESS)
+        if run is not None and run.tree_size == size and not run.ok:
+            summary += f" (last attempt: {run.detail})"
+    last = max((c.received_at for c in rows), default=None)
+    if len(have) < policy.needed:
+        return Light(name, RED, "SHORT OF QUORUM: " + summary, last, None)
+    return Light(name, AMBER if missing else GREEN, summary, last, None)
 
 
 

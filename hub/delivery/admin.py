@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import db, schema
@@ -19,6 +20,8 @@ from hub.delivery.outbox import DeliveryPolicy, list_messages, redrive
 from hub.delivery.signing import WebhookKeyError, ensure_webhook_key, load_webhook_key
 from hub.delivery.worker import Worker, run_loop, tick_checkpoint
 from hub.settings import Settings
+
+log = structlog.get_logger("hub.delivery")
 
 __all__ = [
     "DeliveryCommandError",
@@ -124,9 +127,12 @@ def run_worker(
             DeliveryPolicy.from_settings(settings),
             master_key=master_key(settings),
         )
+        from hub.witness.collect import CosignTicker
+
+        cosign = CosignTicker(settings)
         return run_loop(
             worker,
-            lambda: _tick(sessions, checkpoint_key, settings),
+            lambda: _tick(sessions, checkpoint_key, settings, cosign),
             once=once,
             batch=batch,
             poll=poll,
@@ -134,8 +140,10 @@ def run_worker(
         )
 
 
-def _tick(sessions: Any, key: Any, settings: Settings) -> None:
-    """Between batches: checkpoint policy, then any periodic ledger check that is due.
+def _tick(sessions: Any, key: Any, settings: Settings, cosign: Any = None) -> None:
+    """Between batches: checkpoint policy, witnesses' cosignatures on the latest checkpoint
+    (asked at once for a new one, retried while any is missing), then any periodic ledger
+    check that is due.
 
     The checks are recorded for the DPO console's ledger health page (hub.audit.health).
     """
@@ -143,6 +151,11 @@ def _tick(sessions: Any, key: Any, settings: Settings) -> None:
     from hub.ledger.service import log_verifier_key
 
     tick_checkpoint(sessions, key, settings)
+    if cosign is not None:
+        try:
+            cosign(sessions)
+        except Exception as exc:  # noqa: BLE001 - the worker carries on delivering
+            log.error("witness_cosign_failed", exc_type=type(exc).__name__)
     if key is not None:
         tick_checks(
             sessions,

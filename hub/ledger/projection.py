@@ -329,12 +329,15 @@ def _same(expected: Rows, stored: Rows) -> bool:
     )
 
 
-def first_mismatch(session: Session, size: int, chunk: int = 5000) -> tuple[int, str] | None:
-    """Compare the projection with the entries; ``(index, reason)`` of the first difference.
+def first_mismatch(
+    session: Session, size: int, chunk: int = 5000, start: int = 0
+) -> tuple[int, str] | None:
+    """Compare the projection with the entries from ``start``; ``(index, reason)`` of the
+    first difference.
 
     Rows outside ``[0, size)`` count too (a projection row with no entry behind it).
     """
-    for batch in _entry_chunks(session, 0, chunk):
+    for batch in _entry_chunks(session, start, chunk):
         first, last = batch[0][0], batch[-1][0]
         stored = stored_rows(session, first, last)
         for index, blob in batch:

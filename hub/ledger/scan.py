@@ -1,8 +1,10 @@
 """Streaming reads for ``hub log verify``: entries and stored subtree levels in chunks.
 
 Kept apart from :mod:`hub.ledger.store` (appends and proofs) because these reads trade
-generality for speed: raw driver cursors, no per-row ORM objects, and on PostgreSQL a
-reader thread that fetches the next chunk while the caller hashes the current one.
+generality for speed: raw driver cursors, no per-row ORM objects. A reader works on the
+session's own connection (:meth:`ChunkReader.for_session`, read by a prefetch thread on
+PostgreSQL) or, in a verification worker process, on a read-only connection of its own
+(:meth:`ChunkReader.connect` from a picklable :class:`Source`).
 """
 
 from __future__ import annotations
@@ -10,34 +12,41 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, cast
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from hub.ledger.models import LedgerNode
-from hub.ledger.store import raw_rows
 
 _node_table = cast(Table, LedgerNode.__table__)
 Row = tuple[int, bytes, bytes, int, bytes | None]
 
 
-def entries_between(session: Session, start: int, stop: int) -> list[Row]:
-    """``(index, entry, leaf_hash, format, salts)`` for ``start <= index < stop``, by index.
-
-    No ORDER BY: with stale statistics PostgreSQL sorts the chunk on disk, while the rows of
-    an append-only table come back in index order anyway and a Python sort of sorted input
-    is linear.
-    """
-    sql = (
-        "SELECT idx, entry, leaf_hash, format, salts FROM ledger_entries "
-        "WHERE idx >= ? AND idx < ?"
-    )
-    rows: list[Row] = raw_rows(session, sql, (start, stop))  # type: ignore[assignment]
-    rows.sort(key=_first)
-    return rows
-
-
 def _first(row: tuple[Any, ...]) -> int:
     return int(row[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """How a verification worker process opens its own connection to the same database:
+    a psycopg connection string (without the password, which travels apart) or the path of
+    a SQLite file (opened read-only)."""
+
+    postgres: bool
+    dsn: str
+    password: str | None = None
+
+
+def source_of(session: Session) -> Source | None:
+    """The session's database as a :class:`Source`, or None if another process cannot open
+    it (an in-memory SQLite database)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        info = connection.connection.driver_connection.info  # type: ignore[union-attr]
+        return Source(True, info.dsn, info.password)
+    database = connection.engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Source(False, database)
 
 
 @dataclasses.dataclass(slots=True)
@@ -73,10 +82,47 @@ class ChunkReader:
     connection concurrently (:mod:`hub.ledger.fsck` serialises with a lock).
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, raw: Any, postgres: bool) -> None:
+        self.raw = raw
+        self.postgres = postgres
+
+    @classmethod
+    def for_session(cls, session: Session) -> ChunkReader:
+        """A reader on the session's own connection (taken now, in the caller's thread)."""
         connection = session.connection()
-        self.postgres = connection.dialect.name == "postgresql"
-        self.raw = connection.connection.driver_connection
+        postgres = connection.dialect.name == "postgresql"
+        return cls(connection.connection.driver_connection, postgres)
+
+    @classmethod
+    def connect(cls, source: Source) -> ChunkReader:
+        """A reader on a new connection of its own (a verification worker process)."""
+        if source.postgres:
+            import psycopg
+
+            raw = psycopg.connect(source.dsn, password=source.password, autocommit=True)
+            return cls(raw, True)
+        import sqlite3
+
+        return cls(sqlite3.connect(f"file:{source.dsn}?mode=ro", uri=True), False)
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def entries(self, start: int, stop: int) -> list[Row]:
+        """Rows ``(index, entry, leaf_hash, format, salts)`` in ``[start, stop)``, by index
+        (the slow path that names a missing or altered entry)."""
+        sql = (
+            "SELECT idx, entry, leaf_hash, format, salts FROM ledger_entries "
+            "WHERE idx >= ? AND idx < ?"
+        )
+        rows: list[Row] = self._rows(sql, (start, stop))  # type: ignore[assignment]
+        rows.sort(key=_first)
+        return rows
+
+    def nodes(self, level: int, first: int, last: int) -> dict[int, bytes]:
+        """Stored subtree hashes at ``level`` with ``first <= index <= last``."""
+        sql = "SELECT idx, hash FROM ledger_nodes WHERE level = ? AND idx >= ? AND idx <= ?"
+        return {int(i): bytes(h) for i, h in self._rows(sql, (level, first, last))}
 
     def _rows(self, sql: str, params: tuple[int, ...]) -> list[tuple[Any, ...]]:
         if self.postgres:
@@ -154,23 +200,6 @@ def _formats(rows: list[tuple[Any, ...]], at: int) -> tuple[list[int], list[byte
     if all(f == 1 for f in formats) and all(row[at + 1] is None for row in rows):
         return [], []
     return formats, [None if row[at + 1] is None else bytes(row[at + 1]) for row in rows]
-
-
-def level_blob(session: Session, level: int, first: int, last: int) -> bytes:
-    """The stored hashes at ``level`` for ``first <= index <= last``, concatenated in order.
-
-    Verification compares it with the recomputed hashes in one go and only falls back to
-    :func:`nodes_at_level` to name the bad node.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        sql = (
-            "SELECT string_agg(hash, ''::bytea ORDER BY idx) FROM ledger_nodes "
-            "WHERE level = :level AND idx BETWEEN :first AND :last"
-        )
-        value = session.execute(text(sql), {"level": level, "first": first, "last": last}).scalar()
-        return bytes(value) if value is not None else b""
-    sql = "SELECT hash FROM ledger_nodes WHERE level = ? AND idx BETWEEN ? AND ? ORDER BY idx"
-    return b"".join([row[0] for row in raw_rows(session, sql, (level, first, last))])  # type: ignore[misc]
 
 
 def nodes_at_level(session: Session, level: int, first: int, last: int) -> dict[int, bytes]:

@@ -43,6 +43,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from hub import metrics
 from hub.db import utcnow
 from hub.errors import HubError
 from hub.ledger import projection
@@ -166,7 +167,7 @@ def sequence_pending(
     for kind, refs in releases.items():
         _releaser(kind)(session, refs)
     _checkpoint_if_due(session, frontier.size - len(rows), frontier.size)
-    _record_batch(len(rows), time.perf_counter() - started)
+    metrics.record_sequencer_batch(len(rows), time.perf_counter() - started)
     return assigned
 
 
@@ -248,17 +249,6 @@ def _checkpoint_if_due(session: Session, first: int, size: int) -> None:
         every=config.checkpoint_every,
         interval=config.checkpoint_interval,
     )
-
-
-def _record_batch(size: int, seconds: float) -> None:
-    """Report the batch to ``hub.metrics`` when that module exists (a no-op otherwise)."""
-    try:
-        from hub import metrics  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return
-    record = getattr(metrics, "record_sequencer_batch", None)
-    if record is not None:
-        record(size, seconds)
 
 
 def remember(session: Session, pending: Sequence[LedgerEntry]) -> None:

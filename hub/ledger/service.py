@@ -118,6 +118,8 @@ def with_proof(session: Session, entry: LedgerEntry, reader: Reader) -> dict[str
     }
     checkpoint = store.checkpoint_covering(session, entry.index)
     if checkpoint is not None:
-        result["checkpoint"] = checkpoint.note
+        from hub.witness.served import cosigned_note  # witnesses' lines, when there are any
+
+        result["checkpoint"] = cosigned_note(session, checkpoint)
         result["inclusion"] = inclusion_view(session, entry.index, checkpoint.tree_size)
     return result

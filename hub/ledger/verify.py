@@ -290,6 +290,7 @@ class LedgerReport:
     size: int
     root_hash: bytes
     checkpoints: int
+    start: int = 0  # the first index verified: 0, or the checkpoint an incremental run began at
 
 
 def verify_ledger(
@@ -297,13 +298,20 @@ def verify_ledger(
     verifier_key: Any,
     progress: Callable[[int, int], None] | None = None,
     chunk_size: int = 1 << 15,
+    *,
+    since: int = 0,
+    processes: int | None = None,
 ) -> LedgerReport:
     """Recompute every leaf, stored subtree, checkpoint root, signature and consistency.
 
-    Streams the entries in chunks of ``chunk_size`` (a power of two) and raises
-    :class:`LedgerCorrupt` naming the first bad index. Trusts nothing stored but the entry
-    bytes: leaf hashes, subtree hashes and the head row are recomputed and compared.
+    Streams the entries in chunks of ``chunk_size`` (a power of two), over ``processes``
+    worker processes (default 1: read and hash in this process, the next chunk prefetched
+    in a thread), and raises :class:`LedgerCorrupt` naming the first bad index. Trusts
+    nothing stored but the entry bytes: leaf hashes, subtree hashes and the head row are
+    recomputed and compared. ``since``: the size of a checkpoint an earlier run verified,
+    to verify only what came after it (docs/ledger.md, "Verifying the whole ledger").
     """
     from hub.ledger import fsck
 
-    return fsck.run(session, _as_verifiers(verifier_key), progress, chunk_size)
+    verifiers = _as_verifiers(verifier_key)
+    return fsck.run(session, verifiers, progress, chunk_size, since=since, processes=processes)

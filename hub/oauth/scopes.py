@@ -9,6 +9,10 @@ SCOPES: dict[str, str] = {
     "referrals:read": "Read the caller's inbox and the referrals it sent or received",
     "log:read": "Read the disclosure ledger: checkpoints, leaf hashes, proofs, and the parts "
     "of the caller's own entries it is entitled to",
+    "marac:research": "MARAC member agency: list the research requests sent to the caller's "
+    "agency, return research, list meetings and sign a meeting's confidentiality statement",
+    "marac:actions": "MARAC member agency: list and report on the actions the caller's agency "
+    "owns",
     "log:audit": "Agency DPO: read whole entries the caller's agency is actor or recipient of "
     "(never subject commitments); only when the partner file grants it",
 }

@@ -40,6 +40,18 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
                ("agency_rep",), "agency representative (Sutton youth outreach)"),
     DemoPerson("auditor@demo.hub.example", "Alex Moreau", "safer-sutton", ("auditor",),
                "auditor (ledger metadata only)"),
+    # The MARAC cycle (issue 10): the Leicestershire MARAC's co-ordinator, member agencies'
+    # representatives, and a rep of the perpetrator-facing YOT, who must see none of it.
+    DemoPerson("marac@leics-police.demo.hub.example", "Grace Mensah", "leics-police",
+               ("marac_coordinator",), "Leicestershire MARAC co-ordinator (Leicestershire Police)"),
+    DemoPerson("rep@victim-first.demo.hub.example", "Imran Qureshi", "victim-first",
+               ("agency_rep",), "agency representative (Victim First, Leicestershire MARAC)"),
+    DemoPerson("rep@leics-sdvs.demo.hub.example", "Beth Lowe", "leics-sdvs", ("agency_rep",),
+               "agency representative (the SDVS, Leicestershire MARAC)"),
+    DemoPerson("rep@met-police.demo.hub.example", "Dev Patel", "met-police", ("agency_rep",),
+               "agency representative (Met Police, Sutton Community MARAC)"),
+    DemoPerson("rep@sutton-yot.demo.hub.example", "Chris Dunn", "sutton-yot", ("agency_rep",),
+               "agency representative (Sutton YOT: perpetrator-facing, sees no MARAC case)"),
 )
 
 

@@ -119,12 +119,21 @@ def record_all(
         if disclosure is not None:
             session.add(disclosure)
     session.flush()  # the disclosures exist (invisible) before their entries release them
+    # A MARAC referral opens or re-opens a case in this same transaction (hub.marac.intake;
+    # imported here because hub.marac builds on this module). The case must not show a
+    # disclosure before it is released, so a batch with one is sequenced here, not deferred.
+    from hub.marac.intake import take_in, takes_in
+
+    if deferred and takes_in(session, [d for _, d in prepared if d is not None]):
+        deferred = False
     releases = [None if d is None else f"disclosure:{d.id}" for _, d in prepared]
     entries = store.append_entries(session, events, deferred=deferred, release=releases)
-    return [
+    results = [
         Recorded(item.decision, entry, disclosure)
         for (item, disclosure), entry in zip(prepared, entries, strict=True)
     ]
+    take_in(session, results)
+    return results
 
 
 def _prepare_disclosure(

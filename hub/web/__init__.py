@@ -42,6 +42,8 @@ VIEW_MODULES: tuple[str, ...] = (
     "hub.web.enrol",
     "hub.web.home",
     "hub.web.keys",
+    "hub.web.marac",
+    "hub.web.marac_agency",
     "hub.web.sso",
 )
 

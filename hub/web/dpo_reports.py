@@ -139,9 +139,14 @@ def _intervals() -> dict[str, int]:
 def ledger() -> str:
     """Diagnostics lights for the checkpoint, consistency check and full verification."""
     intervals = _intervals()
+    settings = current_app.config["HUB_SETTINGS"]
+    witnesses = health.WitnessPolicy(
+        tuple(w.name for w in settings.witnesses), settings.witness_quorum_needed
+    )
     report = health.ledger_health(
         db.session(), verifier_key(), checkpoint_interval=intervals["checkpoint"],
         consistency_interval=intervals["consistency"], verify_interval=intervals["verify"],
+        witnesses=witnesses,
     )  # fmt: skip
     consult("dpo_ledger_health")
     who = viewer()

@@ -5,13 +5,16 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import func, select
 
-from hub import db
+from hub import db, marac
+from hub.marac import Prompt
 from hub.partners.models import Partner
 from hub.people import factors, security_keys
 from hub.people.models import Person, RecoveryCode
 from hub.people.roles import ROLES
 from hub.web import bp
-from hub.web.access import current_person, roles_required
+from hub.web.access import SignedInPerson, current_person, roles_required
+
+MARAC_ROLES = frozenset({"marac_coordinator", "agency_rep"})
 
 
 @bp.get("/")
@@ -19,8 +22,19 @@ from hub.web.access import current_person, roles_required
 def home() -> str:
     """Links to what the person's roles admit (the nav), and what is still to come."""
     person = current_person()
-    partner = db.session().get(Partner, person.partner_id)
-    return render_template("home.html", partner_name=partner.name if partner else "")
+    session = db.session()
+    partner = session.get(Partner, person.partner_id)
+    prompts = overdue_prompts(person)
+    return render_template(
+        "home.html", partner_name=partner.name if partner else "", prompts=prompts
+    )
+
+
+def overdue_prompts(person: SignedInPerson) -> list[Prompt]:
+    """What is overdue for a MARAC co-ordinator or agency rep, prompted at sign-in."""
+    if not person.roles & MARAC_ROLES:
+        return []
+    return marac.overdue_prompts(db.session(), marac.MaracActor.from_person(person))
 
 
 @bp.get("/account")

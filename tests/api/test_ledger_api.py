@@ -54,3 +54,55 @@ def test_bad_proof_parameters_are_422(client, get_token):
 def test_log_routes_need_log_read(client, get_token):
     response = client.get("/api/v1/log/checkpoint", headers=_auth(get_token("kent-police")))
     assert response.status_code == 403
+
+
+def test_tiles_are_served_to_partners_and_agree_with_the_proofs(client, get_token):
+    headers = _auth(get_token("kent-police", "log:read"))
+    note = client.get("/api/v1/log/checkpoint", headers=headers).get_data(as_text=True)
+    key = client.get("/api/v1/log/key", headers=headers).get_data(as_text=True).strip()
+    checkpoint = verify.verify_checkpoint(note, key)
+    size = checkpoint.size
+    assert 0 < size < 256  # hub sync's entries: one partial level 0 tile
+    tile = client.get(f"/api/v1/log/tile/0/000.p/{size}", headers=headers)
+    assert tile.status_code == 200 and tile.mimetype == "application/octet-stream"
+    assert "immutable" not in tile.headers["Cache-Control"]
+    leaves = [tile.data[i : i + 32] for i in range(0, len(tile.data), 32)]
+    assert len(leaves) == size
+    from hub.ledger import merkle
+
+    assert merkle.root_from_leaves(leaves) == checkpoint.root_hash
+    proof = client.get(f"/api/v1/log/proofs/inclusion?index=3&tree_size={size}", headers=headers)
+    assert [base64.b64encode(h).decode() for h in merkle.inclusion_path(3, leaves)] == (
+        proof.get_json()["hashes"]
+    )
+    leaf = client.get("/api/v1/log/leaves/3", headers=headers).get_json()["leaf_hash"]
+    assert base64.b64decode(leaf) == leaves[3]
+    for path in ("0/000", f"0/000.p/{size + 1}", "1/000.p/1", "0/x000/000.p/1", "64/000",
+                 "entries/000.p/1", "0/000.p/0"):  # fmt: skip
+        missing = client.get(f"/api/v1/log/tile/{path}", headers=headers)
+        assert missing.status_code == 404, path
+        assert missing.mimetype == "application/problem+json"
+    assert client.get(f"/api/v1/log/tile/0/000.p/{size}").status_code == 401
+
+
+def test_a_full_tile_is_immutable(app, client, get_token):
+    from hub import db
+    from hub.ledger import store
+    from hub.ledger.checkpoint import sign_checkpoint
+    from tests.ledger.conftest import sample_event
+
+    headers = _auth(get_token("kent-police", "log:read"))
+    with app.app_context():
+        session = db.session()
+        store.append_entries(session, [sample_event(i) for i in range(256)])
+        sign_checkpoint(session, app.extensions["hub.signing_key"],
+                        app.config["HUB_SETTINGS"].log_origin)  # fmt: skip
+        session.commit()
+    tile = client.get("/api/v1/log/tile/0/000", headers=headers)
+    assert tile.status_code == 200 and len(tile.data) == 256 * 32
+    assert tile.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    level1 = client.get("/api/v1/log/tile/1/000.p/1", headers=headers)
+    from hub.ledger import merkle
+
+    leaves = [tile.data[i : i + 32] for i in range(0, 8192, 32)]
+    assert level1.data == merkle.root_from_leaves(leaves)

@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from hub.audit import consultations, entries, health, notices, search, subject_access
 from hub.audit.scope import Viewer
+from hub.db import utcnow
 from hub.errors import NotFound, PermissionDenied, ValidationFailed
+from hub.ledger import store
 from hub.ledger.projection import AuditEvent
 from tests.audit.conftest import SUBJECT, viewer
 
@@ -201,6 +203,20 @@ def test_health_records_runs_and_turns_red_on_failure(
     red = health.ledger_health(db_session, verifier_key, checkpoint_interval=60,
                                consistency_interval=300, verify_interval=3600)  # fmt: skip
     assert red.lights[2].state == "red" and red.overall == "red"
+
+
+def test_a_failed_incremental_run_turns_the_verification_light_red(
+    db_session, seeded, verifier_key, sign_now
+) -> None:
+    sign_now()
+    assert health.run_full_verification(db_session, verifier_key, "test").ok
+    assert health.incremental_start(db_session) == store.tree_size(db_session)  # signed head
+    health.record_run(db_session, health.INCREMENTAL, utcnow(), False, 5, "entry 3: bad", "cli")
+    db_session.commit()
+    red = health.ledger_health(db_session, verifier_key, checkpoint_interval=60,
+                               consistency_interval=300, verify_interval=3600)  # fmt: skip
+    assert red.lights[2].state == "red" and "entry 3" in red.lights[2].summary
+    assert health.incremental_start(db_session) == 0  # after a failure: verify everything
 
 
 def test_art19_follows_each_recipients_notice(client, auth, db_session, seeded) -> None:

@@ -41,10 +41,10 @@ def test_init_sync_and_log_verify(hub):
     assert "hub signing key: present" in hub("init").output
     synced = hub("sync")
     assert synced.exit_code == 0, synced.output
-    assert "agreements: 16 added" in synced.output
+    assert "agreements: 17 added" in synced.output
     verified = hub("log", "verify", "--quiet")
     assert verified.exit_code == 0, verified.output
-    assert "ledger OK: 58 entries, 1 checkpoints verified" in verified.output
+    assert "ledger OK: 59 entries, 1 checkpoints verified" in verified.output
 
 
 def test_log_checkpoint_signs_on_demand(hub):
@@ -53,7 +53,7 @@ def test_log_checkpoint_signs_on_demand(hub):
     result = hub("log", "checkpoint")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[1] == "58" and lines[4].startswith("\u2014 ")
+    assert lines[1] == "59" and lines[4].startswith("\u2014 ")
 
 
 def test_log_verify_names_the_first_edited_entry(hub, engine):

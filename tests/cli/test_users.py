@@ -94,9 +94,9 @@ def test_demo_people_are_created_once_and_marked_demo(hub, project, database_url
     settings = Settings(root=project, database_url=database_url, secret_key="k" * 40,
                         password_hash_profile="cheapest")
     first = demo_people_report(settings, host="127.0.0.1", port=8000)
-    assert first[0].startswith("console: http://127.0.0.1:8000/console/  (6 demo people created")
+    assert first[0].startswith("console: http://127.0.0.1:8000/console/  (11 demo people created")
     second = demo_people_report(settings, host="127.0.0.1", port=8000)
-    assert "0 demo people created, 6 already there" in second[0]
+    assert "0 demo people created, 11 already there" in second[0]
     listed = hub("users", "list").stdout
     for demo in DEMO_PEOPLE:
         assert f"{demo.email}\t{demo.partner_id}\t{','.join(demo.roles)}\ttotp\tactive demo" in listed

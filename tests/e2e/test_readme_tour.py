@@ -29,7 +29,13 @@ from tests.conftest import PROJECT
 from tests.e2e.conftest import free_port
 
 README = PROJECT / "README.md"
-TOUR_SECTIONS = ("A five-minute tour", "Risk alerts", "Corrections, erasure and retention")
+TOUR_SECTIONS = (
+    "A five-minute tour",
+    "Risk alerts",
+    "Corrections, erasure and retention",
+    "The partner client",
+    "MARAC over the API",
+)
 SKIP_MARK = "<!-- tour: skip -->"
 _FENCE = re.compile(r"^```sh\n(.*?)^```\n", re.MULTILINE | re.DOTALL)
 

@@ -33,7 +33,7 @@ def test_first_sync_adds_every_demo_partner(project_settings, engine):
     assert partners["leics-police"].competent_authority is True
     assert partners["victim-first"].demo_only is True
     report = "\n".join(lines)
-    assert "agreements: 16 added" in report
+    assert "agreements: 17 added" in report
     assert "tri-iom v1: in_force" in report
 
 
@@ -69,7 +69,7 @@ def test_sync_records_partners_keys_and_agreements_on_the_ledger(project_setting
     with db.make_sessionmaker(engine)() as session:
         events = [_json.loads(e.entry) for e in session.scalars(select(LedgerEntry).order_by(LedgerEntry.index))]
     kinds = [e["type"] for e in events]
-    assert kinds.count("partner") == 21 and kinds.count("key") == 21 and kinds.count("agreement") == 16
+    assert kinds.count("partner") == 21 and kinds.count("key") == 21 and kinds.count("agreement") == 17
     loaded = next(e for e in events if e["type"] == "agreement" and e["agreement"]["id"] == "tri-iom")
     assert loaded["action"] == "loaded" and loaded["agreement"]["digest"].startswith("sha256:")
 

@@ -28,6 +28,7 @@ from hub.ledger.models import (
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
 from hub.ledger.projection import PROJECTION_TABLES  # noqa: E402 - appends write it too
+from hub.witness.models import LedgerCosignature  # noqa: E402 - receipts read cosignatures
 
 LEDGER_TABLES = [
     *(m.__table__ for m in (
@@ -39,6 +40,7 @@ LEDGER_TABLES = [
             LedgerUnsequenced,
         )),
     *PROJECTION_TABLES,
+    LedgerCosignature.__table__,
 ]
 ORIGIN = "hub.test/ledger"
 

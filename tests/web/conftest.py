@@ -244,3 +244,8 @@ def _person(people: dict[str, ConsolePerson], role_or_email: str) -> ConsolePers
     if found is None:
         raise KeyError(f"no console person {role_or_email!r}")
     return found
+
+
+# The MARAC console's fixtures (agency reps, one meeting's cycle); imported last, as they
+# build on the ones above.
+from tests.web.marac_fixtures import client_for, marac_cycle, marac_people  # noqa: E402, F401
