@@ -1,9 +1,7 @@
 """Gauges read from the database at scrape time, so every worker reports the same values.
 
-One short read-only transaction per scrape. A table that does not exist yet (the
-sequencer's ``ledger_unsequenced`` before its migration) reports zero; a database that
-cannot be reached reports ``hub_metrics_database_up 0`` and no database gauges, and the
-scrape still answers.
+One short read-only transaction per scrape. A database that cannot be reached reports
+``hub_metrics_database_up 0`` and no database gauges, and the scrape still answers.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from collections.abc import Callable, Iterator
 import structlog
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -104,10 +102,7 @@ def _read(session: Session, now: dt.datetime) -> Iterator[GaugeMetricFamily]:
 
 
 def _unsequenced(session: Session) -> tuple[int, dt.datetime | None]:
-    """Rows waiting in the sequencer's table and the oldest one's time; (0, None) if the
-    table does not exist (a schema from before the sequencer)."""
-    if not inspect(session.connection()).has_table(UNSEQUENCED_TABLE):
-        return 0, None
+    """Rows waiting in the sequencer's table and the oldest one's time."""
     row = session.execute(
         text(f"SELECT count(*), min(created_at) FROM {UNSEQUENCED_TABLE}")  # noqa: S608 - constant
     ).one()

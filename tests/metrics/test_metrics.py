@@ -7,14 +7,16 @@ import datetime as dt
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from hub import create_app
 from hub.db import utcnow
 from hub.delivery.models import OutboxMessage
-from hub.ledger import checkpoint, store
+from hub.ledger import checkpoint, sequencer, store
 from hub.ledger.checkpoint import ensure_signing_key
 from hub.ledger.events import disclosure_event, payload_digest, subject_commitment
+from hub.ledger.models import LedgerUnsequenced
 from hub.metrics import record_sequencer_batch
 from hub.sharing.crypto import MasterKey
 from tests.delivery.conftest import add_inbox_item, add_partner
@@ -87,7 +89,7 @@ def test_gauges_are_read_from_the_database_at_scrape_time(client, app, settings)
     body = client.get("/metrics").get_data(as_text=True)
     assert value(body, "hub_metrics_database_up") == 1
     assert value(body, "hub_ledger_entries") == 0
-    assert value(body, "hub_ledger_unsequenced_entries") == 0  # no sequencer table yet
+    assert value(body, "hub_ledger_unsequenced_entries") == 0
     assert value(body, "hub_sequencer_lag_seconds") == 0
     assert value(body, "hub_checkpoint_age_seconds") == 0
     maker = app.extensions["hub.sessionmaker"]
@@ -114,22 +116,24 @@ def test_gauges_are_read_from_the_database_at_scrape_time(client, app, settings)
 
 def test_unsequenced_entries_and_lag_come_from_the_sequencers_table(client, app, clean_db):
     old = utcnow() - dt.timedelta(minutes=5)
-    with clean_db.begin() as conn:
-        conn.execute(text("CREATE TABLE ledger_unsequenced (id BIGINT PRIMARY KEY, "
-                          "created_at TIMESTAMP WITH TIME ZONE NOT NULL)"))  # fmt: skip
-    try:
-        with clean_db.begin() as conn:
-            for i, when in enumerate((old, utcnow())):
-                stamp = when if clean_db.dialect.name == "postgresql" else when.replace(
-                    tzinfo=None).isoformat(sep=" ")  # fmt: skip
-                conn.execute(text("INSERT INTO ledger_unsequenced VALUES (:i, :t)"),
-                             {"i": i, "t": stamp})  # fmt: skip
-        body = client.get("/metrics").get_data(as_text=True)
-    finally:
-        with clean_db.begin() as conn:
-            conn.execute(text("DROP TABLE ledger_unsequenced"))
+    with Session(clean_db) as session:  # a plain session: its commit does not wait for them
+        first, _ = store.append_entries(session, [_event(1), _event(2)], deferred=True)
+        session.execute(
+            update(LedgerUnsequenced)
+            .where(LedgerUnsequenced.id == first.pending_id)
+            .values(created_at=old)
+        )
+        session.commit()
+    body = client.get("/metrics").get_data(as_text=True)
     assert value(body, "hub_ledger_unsequenced_entries") == 2
     assert value(body, "hub_sequencer_lag_seconds") >= 300  # the oldest row's age, not a timing
+    assert value(body, "hub_ledger_entries") == 0
+    with Session(clean_db) as session:
+        assert sequencer.sweep(session) == 2
+    body = client.get("/metrics").get_data(as_text=True)
+    assert value(body, "hub_ledger_unsequenced_entries") == 0
+    assert value(body, "hub_sequencer_lag_seconds") == 0
+    assert value(body, "hub_ledger_entries") == 2
 
 
 def test_a_configured_token_is_required_even_in_development(settings):
