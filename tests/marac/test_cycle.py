@@ -6,16 +6,19 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub import marac
+from hub.agreements.services import live_policy
 from hub.errors import Conflict
 from hub.ledger.access import HUB
-from hub.ledger.models import LedgerEntry
+from hub.ledger.models import LedgerEntry, LedgerUnsequenced
 from hub.ledger.service import view_of
 from hub.marac import NotFound, NotShared, NotSigned
-from hub.marac.models import MaracCase
+from hub.marac.models import MaracCase, MaracReferral
+from hub.sharing.disclosures import record_all
 from hub.sharing.models import Disclosure
+from hub.sharing.referrals import actor_for, decide_message, pending_for
 from tests.marac.conftest import (
     CANARY_ADDRESS,
     LEICS_COORDINATOR,
@@ -24,6 +27,7 @@ from tests.marac.conftest import (
     VICTIM_FIRST,
     leics_referral,
 )
+from tests.sharing.conftest import KENT_REFERRAL
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -224,3 +228,35 @@ def test_an_alert_to_the_coordinator_opens_a_case_too(session, ctx):
     assert outcome.status == 201, outcome.body
     (row,) = marac.referrals(session, LEICS_COORDINATOR, "leics-marac")
     assert row.from_agency == "victim-first" and row.criteria == ("visible_high_risk",)
+
+
+
+def test_a_marac_referral_is_sequenced_before_its_case_opens(session, ctx):
+    """On the request (deferred) path a referral a MARAC takes in is sequenced inline, so
+    its case never shows a disclosure that is not released; any other stays deferred."""
+    policy = live_policy(session, ctx.catalogues)
+
+    def record(sender, body):
+        decision = decide_message(policy, ctx, sender, body, {})
+        assert decision.allowed, decision.refusals
+        pending = [pending_for(ctx, decision, body)]
+        (item,) = record_all(session, ctx, actor_for(sender), pending, deferred=True)
+        return item
+
+    def waiting() -> int:
+        return session.scalar(select(func.count()).select_from(LedgerUnsequenced))
+
+    plain = record("kent-csc", KENT_REFERRAL)
+    assert plain.entry.index is None and plain.disclosure.ledger_index is None
+    assert waiting() == 1
+    item = record("victim-first", leics_referral())
+    # Not yet committed: the MARAC referral has its index (its batch took the other along)
+    # and its case exists with it, in this one transaction.
+    assert item.entry.index is not None and item.disclosure.ledger_index == item.ledger_index
+    assert waiting() == 0
+    referral = session.scalar(select(MaracReferral))
+    assert referral is not None and referral.disclosure_id == item.disclosure.id
+    session.commit()
+    assert marac.referrals(session, LEICS_COORDINATOR, "leics-marac")[0].from_agency == (
+        "victim-first"
+    )
