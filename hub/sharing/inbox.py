@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hub.errors import NotFound
 from hub.ledger import store
 from hub.ledger.access import Reader
-from hub.ledger.events import consultation_event
+from hub.ledger.events import draft_event
 from hub.ledger.service import receipts
 from hub.sharing.context import SharingContext
 from hub.sharing.models import Disclosure, InboxItem
@@ -25,7 +25,8 @@ PAGE_LIMIT = 100
 
 def consultation_for(partner_id: str, disclosure: Disclosure) -> dict[str, Any]:
     """The s62 consultation event for ``partner_id`` viewing ``disclosure``."""
-    return consultation_event(
+    return draft_event(  # validated once, by store.append_entries
+        "consultation",
         {"partner": partner_id, "client": partner_id},
         ref=disclosure.id,
         purpose=disclosure.purpose,
