@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from hub import counters as hub_counters
 from hub.db import utcnow
 from hub.delivery.outbox import enqueue_many
 from hub.ledger import store
@@ -241,10 +242,24 @@ def _inbox_item(disclosure: Disclosure) -> InboxItem:
     )
 
 
+_WEBHOOKS: dict[hub_counters.Stamp, dict[str, str | None]] = {}
+
+
 def _webhooks(session: Session, partner_ids: set[str]) -> dict[str, str | None]:
-    """Each recipient's webhook URL (``None`` without one), in one light query."""
-    query = select(Partner.id, Partner.webhook_url).where(Partner.id.in_(sorted(partner_ids)))
-    return {row.id: row.webhook_url for row in session.execute(query)}
+    """Each recipient's webhook URL (``None`` without one).
+
+    Partner rows move the policy counter (:mod:`hub.counters`), so the URLs of every
+    partner are read once per counter value, not once per referral.
+    """
+    counters = hub_counters.current(session)
+    cached = None if counters is None else _WEBHOOKS.get(counters.policy)
+    if cached is None:
+        query = select(Partner.id, Partner.webhook_url)
+        cached = {row.id: row.webhook_url for row in session.execute(query)}
+        if counters is not None:
+            _WEBHOOKS.clear()
+            _WEBHOOKS[counters.policy] = cached
+    return {pid: cached.get(pid) for pid in partner_ids}
 
 
 _time_rule_checked = [0.0]  # monotonic time this process last evaluated the T rule
