@@ -93,7 +93,7 @@ def measure(
 
 
 def main() -> None:
-    from share import DEFAULT_POSTGRES, REFERRAL, hub_env, prepare
+    from share import DEFAULT_POSTGRES, hub_env, prepare
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
