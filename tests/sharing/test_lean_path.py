@@ -119,3 +119,21 @@ def test_webhook_partners_get_an_outbox_row_per_item(app, client, auth, clean_db
             )
         ).all()
     assert len(rows) == 3
+
+
+def test_a_batch_citing_many_consent_records_reads_them_in_one_query(
+    client, auth, consented, statements
+):
+    from tests.sharing.conftest import VICTIM_REFERRAL
+
+    headers = auth("leics-police")
+    bodies = [consented("leics-police", VICTIM_REFERRAL) for _ in range(4)]
+
+    def batch(items: list[dict[str, Any]]) -> int:
+        statements.clear()
+        response = client.post("/api/v1/referrals:batch", json={"items": items}, headers=headers)
+        assert {r["status"] for r in response.get_json()["results"]} == {201}
+        return len([s for s, _many in statements if "consent_records" in s])
+
+    batch(bodies[:1])  # warm
+    assert batch(bodies[1:2]) == batch(bodies) == 1
