@@ -24,7 +24,7 @@ from typing import NamedTuple, cast
 
 from sqlalchemy import BigInteger, CheckConstraint, Integer, String, Table, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from hub.db import Base
 
@@ -58,6 +58,7 @@ class Counters(NamedTuple):
 
 
 _MEMO = "hub.counters"
+_WROTE = "hub.counters.wrote"
 _table = cast(Table, ChangeCounters.__table__)
 _SELECT = select(_table.c.epoch, _table.c.policy, _table.c.credentials).where(
     _table.c.id == ROW_ID
@@ -76,18 +77,35 @@ def current(session: Session) -> Counters | None:
     """:func:`read`, once per transaction (kept in ``session.info`` until it ends).
 
     Read it *before* the rows a cache entry is built from: a change committed in between
-    then leaves the entry under an older stamp, never a stale entry under a new one.
+    then leaves the entry under an older stamp, never a stale entry under a new one. In a
+    transaction that has already written, and had not read the counters before, this is
+    ``None``: a cache entry built from uncommitted rows under a counter its own trigger
+    moved could outlive a rollback.
     """
     if _MEMO in session.info:
         return session.info[_MEMO]  # type: ignore[no-any-return]
+    if session.info.get(_WROTE):
+        return None
     counters = session.info[_MEMO] = read(session)
     return counters
+
+
+@event.listens_for(Session, "after_flush")
+def _wrote_by_flush(session: Session, _context: object) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _wrote_by_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
 
 
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_MEMO, None)
+    session.info.pop(_WROTE, None)
 
 
 def bump_policy(session: Session) -> None:

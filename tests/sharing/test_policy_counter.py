@@ -114,3 +114,20 @@ def test_without_the_counter_row_nothing_is_cached(policy_now, clean_db):
         conn.execute(text("DELETE FROM change_counters"))
     assert policy_now() is not first
     assert policy_now() is not policy_now()
+
+
+def test_a_transaction_that_wrote_first_caches_nothing(app, demo_partners):
+    """Its own trigger moved the counter; a policy built from its uncommitted rows must not
+    be kept under that value, which a rollback would hand to the next real change."""
+    from sqlalchemy import update
+
+    from hub.partners.models import Partner
+
+    with app.app_context():
+        session = db.session()
+        session.execute(update(Partner).where(Partner.id == "kent-police").values(name="x"))
+        assert counters.current(session) is None
+        first = live_policy(session, app.extensions["hub.catalogues"])
+        assert live_policy(session, app.extensions["hub.catalogues"]) is not first
+        session.rollback()
+        assert counters.current(session) is not None  # a new transaction reads again
