@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import JSON, Table, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from hub import counters as hub_counters
@@ -221,12 +221,16 @@ def _insert_released(session: Session, released: list[Disclosure]) -> dict[str, 
 
 
 def _row(instance: Disclosure | InboxItem) -> dict[str, Any]:
-    """Every column of a new object, as Core inserts it (unset columns as ``None``)."""
+    """Every column of a new object, as Core inserts it (unset columns as ``None``).
+
+    A JSON column left ``None`` is left out, so it is SQL NULL as the ORM would store it
+    (Core would write JSON ``null``)."""
     state = instance.__dict__
     return {
         column.key: state.get(column.key)
         for column in instance.__table__.columns
-        if column.key in state or not column.primary_key
+        if (column.key in state or not column.primary_key)
+        and not (isinstance(column.type, JSON) and state.get(column.key) is None)
     }
 
 

@@ -137,3 +137,15 @@ def test_a_batch_citing_many_consent_records_reads_them_in_one_query(
 
     batch(bodies[:1])  # warm
     assert batch(bodies[1:2]) == batch(bodies) == 1
+
+
+def test_core_inserted_rows_read_as_the_orm_wrote_them(app, client, auth):
+    """No JSON ``null`` where the ORM stored SQL NULL; every column set."""
+    response = client.post("/api/v1/referrals", json=KENT_REFERRAL, headers=auth("kent-csc"))
+    assert response.status_code == 201
+    with app.app_context():
+        session = db.session()
+        assert session.scalar(select(func.count()).where(InboxItem.notice.is_(None))) == 1
+        disclosure = session.scalars(select(Disclosure)).one()
+        assert disclosure.status == "sent" and disclosure.opinion == []
+        assert disclosure.erased_at is None and disclosure.outcome_id is None
