@@ -1,7 +1,8 @@
 """Recording decisions: a disclosure (sealed payload, ledger entry, inbox item, outbox row)
 or a refusal (ledger entry only), many at a time.
 
-Everything a batch records is flushed in the caller's transaction, ledger entries included,
+Everything a batch records is written in the caller's transaction, ledger entries included
+(the disclosures, inbox items and outbox rows by SQLAlchemy Core executemany, not ORM flushes),
 so a disclosure exists only together with its entry: if the ledger cannot be written the
 transaction fails and nothing is released (fail closed).
 """
@@ -13,26 +14,26 @@ import datetime as dt
 import json
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, Table, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
+from hub import counters as hub_counters
 from hub.db import utcnow
-from hub.delivery.outbox import enqueue
+from hub.delivery.outbox import enqueue_many
 from hub.ledger import store
 from hub.ledger.checkpoint import maybe_checkpoint, sign_checkpoint
-from hub.ledger.events import (
-    disclosure_event,
-    payload_digest,
-    refusal_event,
-    validate_event,
-)
+from hub.ledger.events import check_field_names, draft_event, payload_digest
 from hub.ledger.models import LedgerEntry
 from hub.partners.models import Partner
 from hub.policy import Decision
 from hub.sharing.context import SharingContext
 from hub.sharing.crypto import seal
 from hub.sharing.models import Disclosure, InboxItem, new_id
+
+_disclosures = cast(Table, Disclosure.__table__)
+_inbox_items = cast(Table, InboxItem.__table__)
 
 
 @dataclasses.dataclass
@@ -84,21 +85,23 @@ def record_all(
             disclosure, event = _prepare_disclosure(ctx, actor, item, now)
         else:
             disclosure, event = None, _refusal_event(actor, item)
-        validate_event(event, ctx.field_names)
+        check_field_names(event, ctx.field_names)  # the structure: once, by append_entries
         events.append(event)
         prepared.append((item, disclosure))
     entries = store.append_entries(session, events)
     results = []
-    recipients = _partners(session, {d.recipient_id for _, d in prepared if d is not None})
+    released: list[Disclosure] = []
     for (item, disclosure), entry in zip(prepared, entries, strict=True):
         result = Recorded(item.decision, entry.index, bytes(entry.leaf_hash), entry=entry)
         if disclosure is not None:
             disclosure.ledger_index = entry.index
-            session.add(disclosure)
             result.disclosure = disclosure
-            result.inbox_item = _deliver(session, recipients[disclosure.recipient_id], disclosure)
+            released.append(disclosure)
         results.append(result)
-    session.flush()
+    inbox_items = _insert_released(session, released)
+    for result in results:
+        if result.disclosure is not None:
+            result.inbox_item = inbox_items[result.disclosure.id]
     # MARAC referrals open or re-open a case in this same transaction (hub.marac.intake;
     # imported here because hub.marac builds on this module).
     from hub.marac.intake import take_in
@@ -119,7 +122,8 @@ def _prepare_disclosure(
     sealed, wrapped = seal(ctx.master_key, payload, disclosure_id.encode())
     digest = payload_digest(payload)
     withheld = [{"field": w.field, "reason": str(w.reason)} for w in decision.withheld]
-    event = disclosure_event(
+    event = draft_event(
+        "disclosure",
         actor,
         ref=disclosure_id,
         kind=item.kind,
@@ -161,7 +165,11 @@ def _prepare_disclosure(
         master_key_id=ctx.master_key.key_id,
         payload_digest=digest,
         status="sent",
+        outcome_id=None,
+        answers_id=None,
         retention_until=now + dt.timedelta(days=decision.retention_days or 365),
+        erased_at=None,
+        erasure_reason=None,
         created_at=now,
         updated_at=now,
     )
@@ -178,7 +186,8 @@ def _agreement_ref(decision: Decision) -> dict[str, str]:
 
 def _refusal_event(actor: dict[str, str], item: Pending) -> dict[str, Any]:
     decision = item.decision
-    return refusal_event(
+    return draft_event(
+        "refusal",
         actor,
         kind=item.kind,
         correlation=item.alert_id,
@@ -192,22 +201,74 @@ def _refusal_event(actor: dict[str, str], item: Pending) -> dict[str, Any]:
     )
 
 
-def _partners(session: Session, ids: set[str]) -> dict[str, Partner]:
-    return {pid: session.get_one(Partner, pid) for pid in ids}
+def _insert_released(session: Session, released: list[Disclosure]) -> dict[str, InboxItem]:
+    """Insert the disclosures, their inbox items and outbox rows: three executemany
+    statements (SQLAlchemy Core, no unit-of-work flush), in foreign-key order.
+
+    The disclosures are then attached to the session as persistent objects, so a caller
+    that changes one (an outcome's ``answers_id``) has it updated at commit. The inbox
+    items returned are not attached (their ``seq`` is the database's).
+    """
+    if not released:
+        return {}
+    if session.new or session.dirty:
+        session.flush()  # rows the disclosures refer to (an alert) go first
+    rows = [_row(disclosure) for disclosure in released]
+    session.execute(insert(_disclosures), rows)
+    items = {d.id: _inbox_item(d) for d in released}
+    session.execute(insert(_inbox_items), [_row(item) for item in items.values()])
+    webhooks = _webhooks(session, {d.recipient_id for d in released})
+    enqueue_many(session, [(d.recipient_id, items[d.id].id) for d in released], webhooks)
+    for disclosure in released:
+        make_transient_to_detached(disclosure)
+        session.add(disclosure)
+    return items
 
 
-def _deliver(session: Session, recipient: Partner, disclosure: Disclosure) -> InboxItem:
-    """Put the disclosure in the recipient's inbox and, if it has a webhook, the outbox."""
-    item = InboxItem(
+def _row(instance: Disclosure | InboxItem) -> dict[str, Any]:
+    """Every column of a new object, as Core inserts it (unset columns as ``None``).
+
+    A JSON column left ``None`` is left out, so it is SQL NULL as the ORM would store it
+    (Core would write JSON ``null``)."""
+    state = instance.__dict__
+    return {
+        column.key: state.get(column.key)
+        for column in instance.__table__.columns
+        if (column.key in state or not column.primary_key)
+        and not (isinstance(column.type, JSON) and state.get(column.key) is None)
+    }
+
+
+def _inbox_item(disclosure: Disclosure) -> InboxItem:
+    """The recipient's inbox item for ``disclosure`` (its ``seq`` comes from the insert)."""
+    return InboxItem(
         id=new_id(),
-        recipient_id=recipient.id,
+        recipient_id=disclosure.recipient_id,
         disclosure_id=disclosure.id,
         kind=disclosure.kind,
+        notice=None,
         created_at=disclosure.created_at,
     )
-    session.add(item)
-    enqueue(session, recipient, item)
-    return item
+
+
+_WEBHOOKS: dict[hub_counters.Stamp, dict[str, str | None]] = {}
+
+
+def _webhooks(session: Session, partner_ids: set[str]) -> dict[str, str | None]:
+    """Each recipient's webhook URL (``None`` without one).
+
+    Partner rows move the policy counter (:mod:`hub.counters`), so the URLs of every
+    partner are read once per counter value, not once per referral.
+    """
+    counters = hub_counters.current(session)
+    cached = None if counters is None else _WEBHOOKS.get(counters.policy)
+    if cached is None:
+        query = select(Partner.id, Partner.webhook_url)
+        cached = {row.id: row.webhook_url for row in session.execute(query)}
+        if counters is not None:
+            _WEBHOOKS.clear()
+            _WEBHOOKS[counters.policy] = cached
+    return {pid: cached.get(pid) for pid in partner_ids}
 
 
 _time_rule_checked = [0.0]  # monotonic time this process last evaluated the T rule

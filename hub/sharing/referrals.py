@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.agreements.services import LivePolicy, live_policy
-from hub.consent.services import cited_records
+from hub.consent.services import cited_records, preload_cited
 from hub.db import utcnow
 from hub.errors import Conflict, HubError, field_pointer, problem_body
 from hub.ledger.access import Reader
@@ -246,6 +246,7 @@ def _send_chunk(
 ) -> list[dict[str, Any]]:
     results: dict[int, dict[str, Any]] = {}
     pending: list[tuple[int, Pending]] = []
+    held = preload_cited(session, chunk)  # noqa: F841 - kept alive for session.get
     for number, body in enumerate(chunk, start=offset):
         if number in rejected:
             results[number] = _rejected_item(number, body, rejected[number])
