@@ -34,8 +34,10 @@ openapi: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ledger.py
 
-## Audited referrals/s and p50/p99 vs a bare Flask + SQLAlchemy endpoint, and the 10,000 batch
-## (gunicorn + PostgreSQL; BENCH_POSTGRES names the server, a throw-away database is used)
+## Audited referrals vs a bare Flask + SQLAlchemy endpoint in alternating rounds (median ratio,
+## p50/p99 side by side, CPU and round trips per referral), writers 1/2/4/8, two hub instances
+## vs one, and the 10,000 batch (gunicorn + PostgreSQL; BENCH_POSTGRES names the server, a
+## throw-away database is used; BENCH_ARGS e.g. "--json bench-share.json")
 BENCH_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 bench-share: $(STAMP)
 	$(BIN)/python bench/share.py --postgres $(BENCH_POSTGRES) $(BENCH_ARGS)

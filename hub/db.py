@@ -108,14 +108,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def serving_options(settings: Settings) -> dict[str, Any]:
     """Engine options that bound every wait on the database while serving requests.
 
-    On PostgreSQL: psycopg's ``connect_timeout``; TCP keepalives and ``tcp_user_timeout``
-    so a connection to a silent peer dies within ``db_network_timeout``; the server's own
+    On PostgreSQL: no pre-ping; psycopg's ``connect_timeout``; TCP keepalives and
+    ``tcp_user_timeout`` so a connection to a silent peer dies within
+    ``db_network_timeout``; the server's own
     ``statement_timeout`` and ``lock_timeout``; and the pool's checkout wait. SQLite has
     only the pool wait (its busy timeout is set in :func:`make_engine`).
     """
     options: dict[str, Any] = {"pool_timeout": settings.db_pool_timeout}
     if settings.database_url.startswith("sqlite"):
         return options
+    # No round trip per checkout: a connection found dead is retried once instead
+    # (:func:`retry_once_on_disconnect`).
+    options["pool_pre_ping"] = False
     network = settings.db_network_timeout
     statement_ms = int(settings.db_statement_timeout * 1000)
     lock_ms = int(settings.db_lock_timeout * 1000)
@@ -204,12 +208,51 @@ def init_app(app: Flask, settings: Settings) -> None:
     for error in UNAVAILABLE_ERRORS:
         app.register_error_handler(error, unavailable)
     app.extensions["hub.sessionmaker"] = make_sessionmaker(engine)
+    event.listen(app.extensions["hub.sessionmaker"], "after_commit", _note_commit)
+    retry_once_on_disconnect(app)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+
+def _note_commit(session: Session) -> None:
+    session.info[_COMMITTED] = True
+
+
+_COMMITTED = "hub.committed"
+
+
+def retry_once_on_disconnect(app: Flask) -> None:
+    """Run a view again, once, if its database connection turned out to be dead.
+
+    Serving engines skip the pre-ping (a round trip on every checkout); instead, when a
+    statement fails because the connection was lost (the server restarted, a proxy or
+    ``pg_terminate_backend`` cut it), SQLAlchemy invalidates the pool and the view is run
+    again on a fresh connection. Only if nothing was committed yet: a view that already
+    committed part of its work is not repeated, and a second loss is a 503 as before.
+    """
+    from flask import g
+
+    dispatch = app.dispatch_request
+
+    def dispatch_request() -> Any:
+        try:
+            return dispatch()
+        except sa_exc.DBAPIError as error:
+            session = g.get("db_session")
+            if not error.connection_invalidated:
+                raise
+            if session is not None and session.info.get(_COMMITTED, False):
+                raise
+            if session is not None:
+                g.pop("db_session").close()
+            log.warning("database_connection_lost_retrying", exc_type=type(error).__name__)
+        return dispatch()
+
+    app.dispatch_request = dispatch_request  # type: ignore[method-assign]
 
 
 def session() -> Session:

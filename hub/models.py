@@ -5,6 +5,7 @@ from __future__ import annotations
 from hub.agreements.models import AgreementRecord
 from hub.audit.models import LedgerCheckRun, NoticeDecision, SubjectAccessRequest
 from hub.consent.models import ConsentRecordRow
+from hub.counters import ChangeCounters
 from hub.db import Base
 from hub.delivery.models import OutboxMessage
 from hub.ledger.models import (
@@ -47,6 +48,7 @@ __all__ = [
     "AuditRecipient",
     "AuditSubject",
     "AgreementRecord",
+    "ChangeCounters",
     "ConsentRecordRow",
     "ConsoleSession",
     "Disclosure",

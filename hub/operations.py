@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from hub import counters as hub_counters
 from hub import db, schema
 from hub.agreements import services as agreements
 from hub.agreements import sync_events
@@ -112,7 +113,9 @@ def synchronise(settings: Settings) -> list[str]:
         events += sync_events.agreement_events(agreement_changes, loaded)
         store.append_entries(session, events)
         _sign_checkpoint(session, settings)
-        policy = agreements.live_policy(session, catalogues)
+        hub_counters.bump_policy(session)  # the triggers do too; this covers catalogues
+        # Built from this uncommitted transaction, so never put in the shared cache.
+        policy = agreements.build_policy(session, catalogues)
         status_lines = _agreement_report(policy, agreement_changes)
         session.commit()
     return [

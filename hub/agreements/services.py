@@ -2,8 +2,9 @@
 
 The live policy is rebuilt from database rows on every use and checked again by the pure
 engine (:mod:`hub.policy`): signatures against the partners' *currently* registered keys,
-validator rules against the current catalogues, dates against now. A cache keyed by a
-digest of every one of those inputs keeps that cheap without ever trusting a stale answer.
+validator rules against the current catalogues, dates against now. A cache keyed by the
+policy counter (:mod:`hub.counters`, moved by a trigger on every change to those rows)
+keeps that cheap without ever trusting a stale answer.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import rfc8785
-from sqlalchemy import Text, cast, func, literal, select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub import counters as hub_counters
 from hub.agreements.models import AgreementRecord
 from hub.consent.services import cited_records
 from hub.db import utcnow
@@ -38,7 +40,7 @@ from hub.policy import (
 
 _CACHE: dict[str, RegisteredAgreement] = {}
 _CACHE_LIMIT = 1024
-_POLICY_CACHE: dict[str, LivePolicy] = {}
+_POLICY_CACHE: dict[tuple[hub_counters.Stamp, int], LivePolicy] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,54 +81,27 @@ def partner_infos(session: Session) -> tuple[dict[str, PartnerInfo], dict[str, A
 def live_policy(session: Session, catalogues: Catalogues) -> LivePolicy:
     """The policy from the listed agreements and active partners, as stored right now.
 
-    Rebuilt only when a fingerprint of the stored rows changes: the raw text of every
-    listed agreement (document and signatures) and of every active partner (legal flags and
-    keys). Any edit, even one made directly in the database, changes the fingerprint, so a
-    cached policy is never stale; an unchanged database costs one hash of a few kilobytes.
+    Rebuilt only when the policy counter (:mod:`hub.counters`) has moved: every change to
+    an agreement or partner row bumps it by trigger, even one made directly in the
+    database, and ``hub sync`` bumps it too, so a cached policy is never stale; an
+    unchanged database costs one primary-key read shared with the token check. Without
+    the counter row nothing is cached.
     """
-    fingerprint = _fingerprint(session, catalogues)
-    cached = _POLICY_CACHE.get(fingerprint)
+    counters = hub_counters.current(session)  # before the rows: see hub.counters.current
+    if counters is None:
+        return build_policy(session, catalogues)
+    key = (counters.policy, id(catalogues))
+    cached = _POLICY_CACHE.get(key)
     if cached is None:
-        cached = _build_policy(session, catalogues)
+        cached = build_policy(session, catalogues)
         if len(_POLICY_CACHE) >= 16:
             _POLICY_CACHE.clear()
-        _POLICY_CACHE[fingerprint] = cached
+        _POLICY_CACHE[key] = cached
     return cached
 
 
-def _fingerprint(session: Session, catalogues: Catalogues) -> str:
-    """One query: an MD5 per stored agreement and partner row, hashed together here.
-
-    MD5 serves only as change detection here (the database computes it so the documents
-    need not travel); whatever is stored is verified in full when the policy is rebuilt.
-    """
-    agreements = AgreementRecord.__table__.c
-    partners = Partner.__table__.c
-    agreement_rows = select(
-        literal("a"),
-        agreements.id,
-        cast(agreements.version, Text),
-        func.md5(cast(agreements.document, Text) + cast(agreements.signatures, Text)),
-        agreements.source,
-    ).where(agreements.listed.is_(True))
-    partner_rows = select(
-        literal("p"),
-        partners.id,
-        partners.type,
-        func.md5(cast(partners.jwks, Text)),
-        partners.name
-        + cast(partners.relevant_authority, Text)
-        + cast(partners.competent_authority, Text)
-        + cast(partners.public_authority, Text)
-        + func.coalesce(cast(partners.statutory_roles, Text), ""),
-    ).where(partners.active.is_(True))
-    rows = sorted(tuple(row) for row in session.execute(union_all(agreement_rows, partner_rows)))
-    digest = hashlib.sha256(str(id(catalogues)).encode())
-    digest.update(repr(rows).encode())
-    return digest.hexdigest()
-
-
-def _build_policy(session: Session, catalogues: Catalogues) -> LivePolicy:
+def build_policy(session: Session, catalogues: Catalogues) -> LivePolicy:
+    """The policy read from the rows now, uncached (for a transaction that changed them)."""
     infos, keys = partner_infos(session)
     records = session.scalars(
         select(AgreementRecord)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.consent.models import ConsentRecordRow
@@ -90,6 +91,23 @@ def withdraw(session: Session, sender: str, record_id: str, now: dt.datetime) ->
     session.flush()
     _log(session, row, "withdrawn", now)
     return row
+
+
+def preload_cited(session: Session, bodies: Sequence[Any]) -> list[ConsentRecordRow]:
+    """Read every record the ``bodies`` cite in one query, so :func:`cited_records` then
+    finds each in the session (a batch of thousands costs one read, not one per item).
+
+    Keep the returned list while deciding: the session holds its objects only weakly."""
+    ids = set()
+    for body in bodies:
+        consent = body.get("consent") if isinstance(body, Mapping) else None
+        record_id = consent.get("record") if isinstance(consent, Mapping) else None
+        if isinstance(record_id, str):
+            ids.add(record_id)
+    if not ids:
+        return []
+    query = select(ConsentRecordRow).where(ConsentRecordRow.id.in_(sorted(ids)))
+    return list(session.scalars(query))
 
 
 def cited_records(

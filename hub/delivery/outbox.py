@@ -17,13 +17,15 @@ import datetime as dt
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.delivery.models import OUTBOX_STATES, OutboxMessage
+
+_outbox = cast(Table, OutboxMessage.__table__)
 
 if TYPE_CHECKING:
     from hub.partners.models import Partner
@@ -36,6 +38,7 @@ __all__ = [
     "RedriveReport",
     "claim_due",
     "enqueue",
+    "enqueue_many",
     "list_messages",
     "record_attempt",
     "redrive",
@@ -119,6 +122,35 @@ def enqueue(session: Session, partner: Partner, inbox_item: InboxItem) -> Outbox
     )
     session.add(message)
     return message
+
+
+def enqueue_many(
+    session: Session, deliveries: Sequence[tuple[str, str]], webhooks: dict[str, str | None]
+) -> int:
+    """Queue each ``(partner_id, inbox_item_id)`` whose partner has a webhook; never commits.
+
+    The hot-path form of :func:`enqueue`: one Core executemany, no unit-of-work flush. The
+    inbox items must already be inserted in this transaction. Returns the rows queued.
+    """
+    now = utcnow()
+    rows = [
+        {
+            "partner_id": partner_id,
+            "inbox_item_id": item_id,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_status": None,
+            "last_error": None,
+            "created_at": now,
+            "delivered_at": None,
+        }
+        for partner_id, item_id in deliveries
+        if webhooks.get(partner_id)
+    ]
+    if rows:
+        session.execute(insert(_outbox), rows)
+    return len(rows)
 
 
 def retry_delay(attempts: int, policy: DeliveryPolicy, rng: random.Random) -> float:

@@ -20,7 +20,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from hub import counters as hub_counters
 from hub import db, errors
+from hub.oauth.cache import TOKENS, CachedToken
 from hub.oauth.models import AccessToken, token_hash
 from hub.oauth.scopes import SCOPES
 from hub.partners.models import Partner
@@ -44,14 +46,32 @@ class HubBearerTokenValidator(BearerTokenValidator):  # type: ignore[misc]
 
     A token of a partner that is no longer active is unknown: deactivation by ``hub sync``
     ends access at once, whatever the token's expiry (sync also revokes them).
+
+    Found tokens are cached per process (:class:`TokenCache`) under the credentials
+    counter read at the start of the request (:mod:`hub.counters`): any revocation,
+    deactivation or direct edit of a token or partner row moves the counter, in every
+    process at once, and the next request looks the token up again.
     """
 
-    def authenticate_token(self, token_string: str) -> AccessToken | None:
-        return db.session().scalar(
+    def authenticate_token(self, token_string: str) -> CachedToken | None:
+        session = db.session()
+        counters = hub_counters.current(session)  # before the lookup: see current()
+        digest = token_hash(token_string)
+        if counters is not None:
+            cached = TOKENS.get(digest, counters.credentials)
+            if cached is not None:
+                return cached
+        row = session.scalar(
             select(AccessToken)
             .join(Partner, Partner.id == AccessToken.client_id)
-            .where(AccessToken.token_hash == token_hash(token_string), Partner.active.is_(True))
+            .where(AccessToken.token_hash == digest, Partner.active.is_(True))
         )
+        if row is None:
+            return None  # unknown tokens are never cached: no one can fill the cache
+        token = CachedToken.of(row)
+        if counters is not None and not token.is_revoked():
+            TOKENS.put(digest, counters.credentials, token)
+        return token
 
 
 class HubResourceProtector(ResourceProtector):  # type: ignore[misc]

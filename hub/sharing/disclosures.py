@@ -1,12 +1,12 @@
 """Recording decisions: a disclosure (sealed payload, ledger entry, inbox item, outbox row)
 or a refusal (ledger entry only), many at a time.
 
-Everything a batch records is flushed in the caller's transaction, ledger entries included
-(as unsequenced entries), so a disclosure exists only together with its entry: if the ledger
-cannot be written the transaction fails and nothing is released (fail closed). The inbox item
-and outbox row are created by the sequencer batch that gives the entry its index
-(:mod:`hub.sharing.release`); until then the disclosure's ``ledger_index`` is NULL and it is
-invisible.
+Everything a batch records is written in the caller's transaction, ledger entries included
+(as unsequenced entries; the disclosures by SQLAlchemy Core executemany, not ORM flushes), so
+a disclosure exists only together with its entry: if the ledger cannot be written the
+transaction fails and nothing is released (fail closed). The inbox item and outbox row are
+created by the sequencer batch that gives the entry its index (:mod:`hub.sharing.release`);
+until then the disclosure's ``ledger_index`` is NULL and it is invisible.
 """
 
 from __future__ import annotations
@@ -15,24 +15,22 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, Table, insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.db import utcnow
 from hub.ledger import store
-from hub.ledger.events import (
-    disclosure_event,
-    payload_digest,
-    refusal_event,
-    validate_event,
-)
+from hub.ledger.events import check_field_names, draft_event, payload_digest
 from hub.ledger.models import LedgerEntry
 from hub.policy import Decision
 from hub.sharing.context import SharingContext
 from hub.sharing.crypto import seal
 from hub.sharing.models import Disclosure, new_id
+
+_disclosures = cast(Table, Disclosure.__table__)
 
 
 @dataclasses.dataclass
@@ -112,19 +110,17 @@ def record_all(
             disclosure, event = _prepare_disclosure(ctx, actor, item, now)
         else:
             disclosure, event = None, _refusal_event(actor, item)
-        validate_event(event, ctx.field_names)
+        check_field_names(event, ctx.field_names)  # the structure: once, by append_entries
         events.append(event)
         prepared.append((item, disclosure))
-    for _, disclosure in prepared:
-        if disclosure is not None:
-            session.add(disclosure)
-    session.flush()  # the disclosures exist (invisible) before their entries release them
+    disclosures = [d for _, d in prepared if d is not None]
+    _insert_disclosures(session, disclosures)  # invisible until their entries release them
     # A MARAC referral opens or re-opens a case in this same transaction (hub.marac.intake;
     # imported here because hub.marac builds on this module). The case must not show a
     # disclosure before it is released, so a batch with one is sequenced here, not deferred.
     from hub.marac.intake import take_in, takes_in
 
-    if deferred and takes_in(session, [d for _, d in prepared if d is not None]):
+    if deferred and takes_in(session, disclosures):
         deferred = False
     releases = [None if d is None else f"disclosure:{d.id}" for _, d in prepared]
     entries = store.append_entries(session, events, deferred=deferred, release=releases)
@@ -145,7 +141,8 @@ def _prepare_disclosure(
     sealed, wrapped = seal(ctx.master_key, payload, disclosure_id.encode())
     digest = payload_digest(payload)
     withheld = [{"field": w.field, "reason": str(w.reason)} for w in decision.withheld]
-    event = disclosure_event(
+    event = draft_event(
+        "disclosure",
         actor,
         ref=disclosure_id,
         kind=item.kind,
@@ -187,7 +184,11 @@ def _prepare_disclosure(
         master_key_id=ctx.master_key.key_id,
         payload_digest=digest,
         status="sent",
+        outcome_id=None,
+        answers_id=None,
         retention_until=now + dt.timedelta(days=decision.retention_days or 365),
+        erased_at=None,
+        erasure_reason=None,
         created_at=now,
         updated_at=now,
     )
@@ -204,7 +205,8 @@ def _agreement_ref(decision: Decision) -> dict[str, str]:
 
 def _refusal_event(actor: dict[str, str], item: Pending) -> dict[str, Any]:
     decision = item.decision
-    return refusal_event(
+    return draft_event(
+        "refusal",
         actor,
         kind=item.kind,
         correlation=item.alert_id,
@@ -216,3 +218,34 @@ def _refusal_event(actor: dict[str, str], item: Pending) -> dict[str, Any]:
         fields_withheld=[{"field": w.field, "reason": str(w.reason)} for w in decision.withheld],
         reasons=sorted({str(r.reason) for r in decision.refusals}),
     )
+
+
+def _insert_disclosures(session: Session, disclosures: list[Disclosure]) -> None:
+    """Insert the disclosures in one executemany (SQLAlchemy Core, no unit-of-work flush).
+
+    They are then attached to the session as persistent objects, so a caller that changes
+    one (an outcome's ``answers_id``) has it updated at commit, and the sequencer batch
+    that releases them finds them in the identity map.
+    """
+    if not disclosures:
+        return
+    if session.new or session.dirty:
+        session.flush()  # rows the disclosures refer to (an alert) go first
+    session.execute(insert(_disclosures), [_row(disclosure) for disclosure in disclosures])
+    for disclosure in disclosures:
+        make_transient_to_detached(disclosure)
+        session.add(disclosure)
+
+
+def _row(instance: Any) -> dict[str, Any]:
+    """Every column of a new object, as Core inserts it (unset columns as ``None``).
+
+    A JSON column left ``None`` is left out, so it is SQL NULL as the ORM would store it
+    (Core would write JSON ``null``)."""
+    state = instance.__dict__
+    return {
+        column.key: state.get(column.key)
+        for column in instance.__table__.columns
+        if (column.key in state or not column.primary_key)
+        and not (isinstance(column.type, JSON) and state.get(column.key) is None)
+    }

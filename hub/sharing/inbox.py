@@ -13,18 +13,21 @@ from sqlalchemy.orm import Session
 
 from hub.errors import NotFound
 from hub.ledger import store
-from hub.ledger.events import consultation_event
+from hub.ledger.access import Reader
+from hub.ledger.events import draft_event
+from hub.ledger.service import receipts
 from hub.sharing.context import SharingContext
 from hub.sharing.models import Disclosure, InboxItem
 from hub.sharing.release import released
-from hub.sharing.views import inbox_item_view, recipient_view, sender_view
+from hub.sharing.views import inbox_item_view, recipient_view, released_index, sender_view
 
 PAGE_LIMIT = 100
 
 
 def consultation_for(partner_id: str, disclosure: Disclosure) -> dict[str, Any]:
     """The s62 consultation event for ``partner_id`` viewing ``disclosure``."""
-    return consultation_event(
+    return draft_event(  # validated once, by store.append_entries
+        "consultation",
         {"partner": partner_id, "client": partner_id},
         ref=disclosure.id,
         purpose=disclosure.purpose,
@@ -37,20 +40,28 @@ def consultation_for(partner_id: str, disclosure: Disclosure) -> dict[str, Any]:
 def read_inbox(
     session: Session, ctx: SharingContext, partner_id: str, cursor: int, limit: int
 ) -> dict[str, Any]:
-    """The caller's items after ``cursor``, oldest first; logs one consultation per item."""
+    """The caller's items after ``cursor``, oldest first; logs one consultation per item.
+
+    A constant number of queries per page: items with their disclosures in one read, the
+    receipts in three (:func:`hub.ledger.service.receipts`), the consultations in one append.
+    """
     limit = max(1, min(limit, PAGE_LIMIT))
-    items = list(
-        session.scalars(
-            select(InboxItem)
-            .where(InboxItem.recipient_id == partner_id, InboxItem.seq > cursor)
-            .order_by(InboxItem.seq)
-            .limit(limit + 1)
-        )
-    )
-    more = len(items) > limit
-    items = items[:limit]
-    views = [inbox_item_view(session, item, ctx.master_key) for item in items]
-    disclosures = [session.get_one(Disclosure, item.disclosure_id) for item in items]
+    rows = session.execute(
+        select(InboxItem, Disclosure)
+        .join(Disclosure, Disclosure.id == InboxItem.disclosure_id)
+        .where(InboxItem.recipient_id == partner_id, InboxItem.seq > cursor)
+        .order_by(InboxItem.seq)
+        .limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [item for item, _disclosure in rows]
+    disclosures = [disclosure for _item, disclosure in rows]
+    known = receipts(session, [(released_index(d), Reader(d.recipient_id)) for d in disclosures])
+    views = [
+        inbox_item_view(session, item, ctx.master_key, disclosure, receipt)
+        for (item, disclosure), receipt in zip(rows, known, strict=True)
+    ]
     events = [consultation_for(partner_id, d) for d in disclosures]
     store.append_entries(session, events, deferred=True)
     session.commit()  # returns once the consultations are sequenced: then the views go out

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.agreements.services import LivePolicy, live_policy
-from hub.consent.services import cited_records
+from hub.consent.services import cited_records, preload_cited
 from hub.db import utcnow
 from hub.errors import Conflict, HubError, field_pointer, problem_body
 from hub.ledger import sequencer
@@ -265,6 +265,7 @@ def _send_chunk(
     once the caller's commit has sequenced it."""
     results: dict[int, dict[str, Any]] = {}
     pending: list[tuple[int, Pending]] = []
+    held = preload_cited(session, chunk)  # noqa: F841 - kept alive for session.get
     for number, body in enumerate(chunk, start=offset):
         if number in rejected:
             results[number] = _rejected_item(number, body, rejected[number])

@@ -31,8 +31,11 @@ def released_data(master_key: MasterKey, disclosure: Disclosure) -> dict[str, An
     return json.loads(plain)  # type: ignore[no-any-return]
 
 
-def _common(session: Session, disclosure: Disclosure, reader: str) -> dict[str, Any]:
-    """What both parties see; the receipt is ``reader``'s own view of the ledger entry."""
+def _common(
+    session: Session, disclosure: Disclosure, reader: str, known: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What both parties see; the receipt is ``reader``'s own view of the ledger entry
+    (``known`` when the caller read it already, with others, in one go)."""
     return {
         "id": disclosure.id,
         "kind": disclosure.kind,
@@ -49,16 +52,21 @@ def _common(session: Session, disclosure: Disclosure, reader: str) -> dict[str, 
         "basis": list(disclosure.basis),
         "created_at": disclosure.created_at.isoformat(),
         "erased": disclosure.erased_at is not None,
-        "receipt": receipt(session, _index(disclosure), Reader(reader)),
+        "receipt": known
+        if known is not None
+        else receipt(session, released_index(disclosure), Reader(reader)),
     }
 
 
 def recipient_view(
-    session: Session, master_key: MasterKey, disclosure: Disclosure
+    session: Session,
+    master_key: MasterKey,
+    disclosure: Disclosure,
+    known_receipt: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The recipient's view: released data, basis, retention; no withheld list."""
     return {
-        **_common(session, disclosure, disclosure.recipient_id),
+        **_common(session, disclosure, disclosure.recipient_id, known_receipt),
         "data": released_data(master_key, disclosure),
         "opinion": list(disclosure.opinion or []),
         "retention_until": disclosure.retention_until.isoformat(),
@@ -76,22 +84,33 @@ def sender_view(session: Session, master_key: MasterKey, disclosure: Disclosure)
     }
 
 
-def inbox_item_view(session: Session, item: InboxItem, master_key: MasterKey) -> dict[str, Any]:
-    """One inbox item as the recipient (and its webhook) receives it."""
-    disclosure = session.get_one(Disclosure, item.disclosure_id)
+def inbox_item_view(
+    session: Session,
+    item: InboxItem,
+    master_key: MasterKey,
+    disclosure: Disclosure | None = None,
+    known_receipt: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One inbox item as the recipient (and its webhook) receives it.
+
+    A page of items passes each one's disclosure and receipt, read for the whole page at
+    once (:func:`hub.sharing.inbox.read_inbox`); alone, they are read here.
+    """
+    if disclosure is None:
+        disclosure = session.get_one(Disclosure, item.disclosure_id)
     view: dict[str, Any] = {
         "item_id": item.id,
         "cursor": str(item.seq),
         "kind": item.kind,
         "created_at": item.created_at.isoformat(),
-        "disclosure": recipient_view(session, master_key, disclosure),
+        "disclosure": recipient_view(session, master_key, disclosure, known_receipt),
     }
     if item.notice is not None:
         view["notice"] = item.notice
     return view
 
 
-def _index(disclosure: Disclosure) -> int:
+def released_index(disclosure: Disclosure) -> int:
     """A released disclosure's ledger index (callers only show released ones)."""
     if disclosure.ledger_index is None:
         raise NotFound("no such referral")

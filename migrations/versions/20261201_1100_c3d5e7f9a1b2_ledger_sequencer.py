@@ -1,7 +1,7 @@
 """ledger sequencer: unsequenced entries
 
 Revision ID: c3d5e7f9a1b2
-Revises: e1f3a5c7d9b2
+Revises: f2a4c6e8b0d3
 Create Date: 2026-12-01 11:00:00+00:00
 
 Requests commit their entries to ``ledger_unsequenced``; the sequencer gives them indexes in
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c3d5e7f9a1b2"
-down_revision = "e1f3a5c7d9b2"
+down_revision = "f2a4c6e8b0d3"
 branch_labels = None
 depends_on = None
 
