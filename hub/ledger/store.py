@@ -141,9 +141,7 @@ def append_entries(
         # of our own as well would cost a second disk sync per request and protect nothing
         # (a crash before the batch loses only what was never answered).
         session.execute(text("SET LOCAL synchronous_commit = off"))
-    ids = session.scalars(
-        insert(_unsequenced).returning(_unsequenced.c.id, sort_by_parameter_order=True), rows
-    ).all()
+    ids = _insert_unsequenced(session, rows)
     entries = [
         LedgerEntry(
             entry=row["entry"],
@@ -162,6 +160,26 @@ def append_entries(
     for entry in entries:
         entry.index = assigned[cast(int, entry.pending_id)]
     return entries
+
+
+def _insert_unsequenced(session: Session, rows: list[dict[str, object]]) -> list[int]:
+    """Insert the unsequenced rows in one statement; their ids, in order.
+
+    PostgreSQL: INSERT .. RETURNING in parameter order. SQLite cannot order a multi-row
+    RETURNING (SQLAlchemy would send one INSERT per row), but this transaction holds the
+    database write lock (``BEGIN IMMEDIATE``) and the table is AUTOINCREMENT, so the rows
+    got consecutive ids ending at ``last_insert_rowid()``.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return list(
+            session.scalars(
+                insert(_unsequenced).returning(_unsequenced.c.id, sort_by_parameter_order=True),
+                rows,
+            ).all()
+        )
+    session.execute(insert(_unsequenced), rows)
+    last = int(session.execute(text("SELECT last_insert_rowid()")).scalar_one())
+    return list(range(last - len(rows) + 1, last + 1))
 
 
 def tree_size(session: Session) -> int:
