@@ -265,7 +265,8 @@ def _send_chunk(
     once the caller's commit has sequenced it."""
     results: dict[int, dict[str, Any]] = {}
     pending: list[tuple[int, Pending]] = []
-    held = preload_cited(session, chunk)  # noqa: F841 - kept alive for session.get
+    valid = [body for number, body in enumerate(chunk, start=offset) if number not in rejected]
+    held = preload_cited(session, valid)  # noqa: F841 - kept alive for session.get
     for number, body in enumerate(chunk, start=offset):
         if number in rejected:
             results[number] = _rejected_item(number, body, rejected[number])
