@@ -246,7 +246,10 @@ def _send_chunk(
 ) -> list[dict[str, Any]]:
     results: dict[int, dict[str, Any]] = {}
     pending: list[tuple[int, Pending]] = []
-    held = preload_cited(session, chunk)  # noqa: F841 - kept alive for session.get
+    # Only items that passed validation: a rejected item's consent record id may be
+    # anything (a NUL byte, which PostgreSQL refuses in a query parameter).
+    valid = [body for number, body in enumerate(chunk, start=offset) if number not in rejected]
+    held = preload_cited(session, valid)  # noqa: F841 - kept alive for session.get
     for number, body in enumerate(chunk, start=offset):
         if number in rejected:
             results[number] = _rejected_item(number, body, rejected[number])
