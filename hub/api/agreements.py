@@ -32,8 +32,7 @@ class ConsentSchema(ma.Schema):
         validate=ma.validate.OneOf(NOT_SOUGHT_REASONS),
         metadata={"description": "Why consent was not sought (para 18(2)(a)-(c), para 10)"},
     )
-    record = ma.fields.String(
-        validate=ma.validate.Length(1, 64),
+    record = identifier(
         metadata={"description": "The consent record relied on (/api/v1/consents)"},
     )
 

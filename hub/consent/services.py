@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeGuard
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -102,7 +102,7 @@ def preload_cited(session: Session, bodies: Sequence[Any]) -> list[ConsentRecord
     for body in bodies:
         consent = body.get("consent") if isinstance(body, Mapping) else None
         record_id = consent.get("record") if isinstance(consent, Mapping) else None
-        if _could_be_id(record_id):
+        if isinstance(record_id, str):
             ids.add(record_id)
     if not ids:
         return []
@@ -120,7 +120,7 @@ def cited_records(
     """
     consent = body.get("consent")
     record_id = consent.get("record") if isinstance(consent, Mapping) else None
-    if not _could_be_id(record_id):
+    if not isinstance(record_id, str):
         return {}
     row = session.get(ConsentRecordRow, record_id)
     if row is None or row.sender_id != sender:
@@ -136,9 +136,3 @@ def cited_records(
             withdrawn_at=row.withdrawn_at,
         )
     }
-
-
-def _could_be_id(record_id: object) -> TypeGuard[str]:
-    """A string that could name a record: none contains NUL, which PostgreSQL text cannot
-    hold at all (looking one up would fail the query, not find nothing)."""
-    return isinstance(record_id, str) and "\x00" not in record_id

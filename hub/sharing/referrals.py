@@ -265,6 +265,8 @@ def _send_chunk(
     once the caller's commit has sequenced it."""
     results: dict[int, dict[str, Any]] = {}
     pending: list[tuple[int, Pending]] = []
+    # Only items that passed validation: a rejected item's consent record id may be
+    # anything (a NUL byte, which PostgreSQL refuses in a query parameter).
     valid = [body for number, body in enumerate(chunk, start=offset) if number not in rejected]
     held = preload_cited(session, valid)  # noqa: F841 - kept alive for session.get
     for number, body in enumerate(chunk, start=offset):

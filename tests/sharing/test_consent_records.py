@@ -206,3 +206,22 @@ def test_keeping_and_withdrawing_a_record_are_actor_only_ledger_entries(client, 
     url = f"/api/v1/log/entries/{given_row.index}"
     assert client.get(url, headers=auth("leics-police")).status_code == 200
     assert client.get(url, headers=auth("victim-first")).status_code == 404
+
+
+def test_a_malformed_record_id_is_a_422_alone_and_never_reaches_the_database(client, auth, send):
+    """A record id with a NUL byte (PostgreSQL refuses it in any query parameter) or another
+    character outside the identifier shape is refused by the schema, single or in a batch,
+    and the valid items of the batch still go."""
+    for bad in ("rec\x00ord", "récord", "a b"):
+        single = send("leics-police", _with_record(bad))
+        assert single.status_code == 422, single.get_json()
+        assert single.get_json()["errors"][0]["pointer"] == "#/consent/record"
+    batch = client.post(
+        "/api/v1/referrals:batch",
+        json={"items": [_with_record("rec\x00ord"), {**VICTIM_REFERRAL, "client_ref": "ok"}]},
+        headers=auth("leics-police"),
+    )
+    assert batch.status_code == 200, batch.get_json()
+    first, second = batch.get_json()["results"]
+    assert first["status"] == 422
+    assert second["status"] in (201, 403)
