@@ -167,7 +167,9 @@ def _md5(value: str | None) -> str | None:
 
 class HubSession(Session):
     """A session whose ``commit()`` returns only once the ledger entries it appended
-    (deferred, :func:`hub.ledger.store.append_entries`) are sequenced.
+    (deferred, :func:`hub.ledger.store.append_entries`) are sequenced: in its own
+    transaction when the sequencer is free, else by the batch it waits for
+    (:func:`hub.ledger.sequencer.commit_and_settle`).
 
     So nothing a request committed is answered, shown or delivered before its entry has an
     index (no entry, no release). Raises
@@ -175,12 +177,13 @@ class HubSession(Session):
     """
 
     def commit(self) -> None:
-        super().commit()
         pending = self.info.pop("hub.ledger.pending", None)
-        if pending:
-            from hub.ledger import sequencer
+        if not pending:
+            super().commit()
+            return
+        from hub.ledger import sequencer
 
-            sequencer.settle(self, pending)
+        sequencer.commit_and_settle(self, pending, super().commit)
 
 
 @event.listens_for(HubSession, "after_rollback")

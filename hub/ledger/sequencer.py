@@ -1,20 +1,24 @@
 """The sequencer: gives committed, unsequenced entries their indexes, in batches.
 
-In the manner of Trillian and Tessera, a request never touches the ledger head. Its
-transaction commits the disclosure together with an *unsequenced* entry (table
-``ledger_unsequenced``: canonical JSON, salts and leaf hash already computed), then
-:func:`settle` waits, boundedly, until that entry has an index:
+In the manner of Trillian and Tessera, a request never appends to the head itself. Its
+transaction writes the disclosure together with an *unsequenced* entry (table
+``ledger_unsequenced``: canonical JSON, salts and leaf hash already computed); then
+:meth:`hub.db.HubSession.commit` calls :func:`commit_and_settle`:
 
-1. it takes the sequencer lock — ``pg_advisory_xact_lock`` on PostgreSQL (held by one
-   transaction of one process at a time, released at commit or when a dead process's
-   connection drops), SQLite's database write lock (``BEGIN IMMEDIATE``) on SQLite;
-2. if its entry is still unsequenced it becomes the leader for one batch
-   (:func:`sequence_pending`): every pending row, oldest first, gets the next index; the
-   subtree hashes, the audit projection and the head are written, the rows are deleted,
-   what they release becomes visible (:data:`RELEASERS`) and a checkpoint is signed when the
-   N-entries-or-T-seconds policy says so — all in the leader's one transaction;
-3. otherwise another request's batch took it along (group commit) and it only reads its
-   index back.
+1. **Lead, if the sequencer is free.** Just before the request commits it *tries* the
+   sequencer lock (``pg_try_advisory_xact_lock``, which never waits; on SQLite the
+   database write lock ``BEGIN IMMEDIATE`` already holds). Got it: the request's own
+   transaction leads one batch (:func:`sequence_pending`) — every pending row, its own
+   uncommitted ones included, gets the next index; the subtree hashes, audit projection
+   and head are written; what the rows release becomes visible (:data:`RELEASERS`); a
+   checkpoint is signed when the N-entries-or-T-seconds policy says so — and it all
+   commits at once. The lock is taken last, so it is held for the batch alone.
+2. **Otherwise follow** (:func:`settle`): another transaction leads. The request commits
+   (asynchronously: the batch's commit flushes the WAL past it), waits for the leader
+   with a *shared* lock (every follower wakes together when the leader commits) and reads
+   its index back. An entry the leader's batch missed (committed after the batch read
+   the pending rows) is sequenced by the next leader: the follower then waits for the
+   lock exclusively and, if its entry is still pending, leads that batch itself.
 
 Any process may lead any batch, so there is no leader to fail over: when the process that
 holds the lock dies, PostgreSQL ends its transaction, nothing of the batch is kept and the
@@ -38,7 +42,7 @@ from typing import Any, cast
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -47,7 +51,14 @@ from hub import metrics
 from hub.db import utcnow
 from hub.errors import HubError
 from hub.ledger import projection
-from hub.ledger.models import HEAD_ID, LedgerEntry, LedgerHead, LedgerNode, LedgerUnsequenced
+from hub.ledger.models import (
+    HEAD_ID,
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerHead,
+    LedgerNode,
+    LedgerUnsequenced,
+)
 
 log = structlog.get_logger("hub.ledger.sequencer")
 
@@ -62,6 +73,7 @@ _unsequenced = cast(Table, LedgerUnsequenced.__table__)
 _entries = cast(Table, LedgerEntry.__table__)
 _nodes = cast(Table, LedgerNode.__table__)
 _head = cast(Table, LedgerHead.__table__)
+_checkpoints = cast(Table, LedgerCheckpoint.__table__)
 
 # What an unsequenced row's ``release`` names ("kind:ref") and the function that makes
 # those refs visible once sequenced: f(session, [(ref, index)]). Resolved by import so a
@@ -112,6 +124,26 @@ def lock(session: Session) -> None:
     # SQLite: BEGIN IMMEDIATE (hub.db.make_engine) already holds the database write lock.
 
 
+def try_lock(session: Session) -> bool:
+    """Take the sequencer lock for this transaction if it is free; never waits.
+
+    On PostgreSQL a transaction that does not get it is also marked to commit
+    asynchronously: it will be acknowledged only once a leader's batch has sequenced its
+    entry, and that batch's (synchronous) commit flushes the WAL past this one's commit
+    record, so waiting for a flush of its own would cost a disk sync and protect nothing.
+    SQLite: ``BEGIN IMMEDIATE`` already holds the database write lock, so always True.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.execute(_TRY_LOCK, {"key": LOCK_KEY}).scalar_one())
+
+
+_TRY_LOCK = text(
+    "SELECT CASE WHEN pg_try_advisory_xact_lock(:key) THEN true "
+    "ELSE set_config('synchronous_commit', 'off', true) IS NULL END"
+)
+
+
 def sequence_pending(
     session: Session, limit: int = BATCH_LIMIT, *, locked: bool = False
 ) -> dict[int, int]:
@@ -119,7 +151,9 @@ def sequence_pending(
 
     Takes the sequencer lock (unless ``locked``: this transaction holds it) and the head
     row, so it is safe in any transaction (the caller's own uncommitted rows are included).
-    Never commits.
+    Never commits. Leaves in ``session.info`` (:data:`CHECKPOINTED`) the largest tree size
+    a checkpoint may have when the batch commits, so a receipt knows without a query
+    whether one covers its entry.
     """
     from hub.ledger import store
 
@@ -127,18 +161,7 @@ def sequence_pending(
     if not locked:
         lock(session)
     frontier = store.lock_head(session)
-    rows = session.execute(
-        select(
-            _unsequenced.c.id,
-            _unsequenced.c.entry,
-            _unsequenced.c.format,
-            _unsequenced.c.salts,
-            _unsequenced.c.leaf_hash,
-            _unsequenced.c.release,
-        )
-        .order_by(_unsequenced.c.id)
-        .limit(limit)
-    ).all()
+    rows = sorted(session.execute(_take_pending(limit)).all(), key=lambda row: int(row.id))
     if not rows:
         return {}
     now = utcnow()
@@ -147,6 +170,7 @@ def sequence_pending(
     projected = []
     releases: dict[str, list[tuple[str, int]]] = {}
     assigned: dict[int, int] = {}
+    first = frontier.size
     for row in rows:
         index, leaf, blob = frontier.size, bytes(row.leaf_hash), bytes(row.entry)
         salts = None if row.salts is None else bytes(row.salts)
@@ -157,7 +181,7 @@ def sequence_pending(
         if row.release:
             kind, _, ref = str(row.release).partition(":")
             releases.setdefault(kind, []).append((ref, index))
-    _write(session, entry_rows, node_rows, list(assigned))
+    _write(session, entry_rows, node_rows)
     session.execute(
         update(_head)
         .where(_head.c.id == HEAD_ID)
@@ -166,9 +190,32 @@ def sequence_pending(
     projection.insert_rows(session, projected)
     for kind, refs in releases.items():
         _releaser(kind)(session, refs)
-    _checkpoint_if_due(session, frontier.size - len(rows), frontier.size)
+    # No checkpoint signed before this batch can cover its entries (checkpoints are signed
+    # under this lock at the head's size), so only one this batch signs can.
+    session.info[CHECKPOINTED] = _checkpoint_if_due(session, first, frontier.size) or first
     metrics.record_sequencer_batch(len(rows), time.perf_counter() - started)
     return assigned
+
+
+# session.info key: no checkpoint covers an index at or past this (see sequence_pending).
+CHECKPOINTED = "hub.ledger.checkpointed"
+
+
+def _take_pending(limit: int) -> Any:
+    """Delete the oldest ``limit`` pending rows, returning them (one statement, not two)."""
+    oldest = select(_unsequenced.c.id).order_by(_unsequenced.c.id).limit(limit)
+    return (
+        delete(_unsequenced)
+        .where(_unsequenced.c.id.in_(oldest.scalar_subquery()))
+        .returning(
+            _unsequenced.c.id,
+            _unsequenced.c.entry,
+            _unsequenced.c.format,
+            _unsequenced.c.salts,
+            _unsequenced.c.leaf_hash,
+            _unsequenced.c.release,
+        )
+    )
 
 
 # From this many entries a batch is written by COPY on PostgreSQL (two round trips per
@@ -178,16 +225,13 @@ _ENTRY_COLUMNS = ("idx", "entry", "leaf_hash", "created_at", "format", "salts", 
 
 
 def _write(
-    session: Session,
-    entries: list[tuple[object, ...]],
-    nodes: list[tuple[int, int, bytes]],
-    done: list[int],
+    session: Session, entries: list[tuple[object, ...]], nodes: list[tuple[int, int, bytes]]
 ) -> None:
-    """Insert the batch's entries and subtree hashes and delete its unsequenced rows.
+    """Insert the batch's entries and subtree hashes.
 
-    A large batch on PostgreSQL: ``COPY`` for the inserts and one array parameter for the
-    delete (thousands of rows: per-row statements or bind parameters would dominate). A
-    small one (a quiet hub, one round trip each) or SQLite: multi-row INSERTs.
+    A large batch on PostgreSQL: ``COPY`` (thousands of rows: per-row statements or bind
+    parameters would dominate). A small one (a quiet hub, one round trip each) or SQLite:
+    multi-row INSERTs.
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql" or len(entries) < COPY_FROM:
@@ -197,7 +241,6 @@ def _write(
         if nodes:
             node_rows = [{"level": level, "idx": i, "hash": h} for level, i, h in nodes]
             session.execute(insert(_nodes), node_rows)
-        session.execute(delete(_unsequenced).where(_unsequenced.c.id.in_(done)))
         return
     raw: Any = connection.connection.driver_connection
     with raw.cursor() as cursor:
@@ -209,7 +252,6 @@ def _write(
             with cursor.copy("COPY ledger_nodes (level, idx, hash) FROM STDIN") as copy:
                 for node in nodes:
                     copy.write_row(node)
-        cursor.execute("DELETE FROM ledger_unsequenced WHERE id = ANY(%s)", (done,))
 
 
 def _releaser(kind: str) -> Callable[[Session, list[tuple[str, int]]], None]:
@@ -222,7 +264,7 @@ def _releaser(kind: str) -> Callable[[Session, list[tuple[str, int]]], None]:
     ))
 
 
-def _checkpoint_if_due(session: Session, first: int, size: int) -> None:
+def _checkpoint_if_due(session: Session, first: int, size: int) -> int | None:
     """The N-entries-or-T-seconds policy, applied by the batch that appended.
 
     The N rule is arithmetic on the batch's indexes (a multiple of N was crossed); the T
@@ -233,22 +275,22 @@ def _checkpoint_if_due(session: Session, first: int, size: int) -> None:
 
     config = config_for(session)
     if config.signing_key is None:
-        return
+        return None
     if first // config.checkpoint_every != size // config.checkpoint_every:
-        sign_checkpoint(session, config.signing_key, config.origin)
-        return
+        return sign_checkpoint(session, config.signing_key, config.origin).tree_size
     engine = cast(Engine, session.get_bind())
     now = time.monotonic()
     if now - _time_rule_checked.get(engine, 0.0) < config.checkpoint_interval:
-        return
+        return None
     _time_rule_checked[engine] = now
-    maybe_checkpoint(
+    signed = maybe_checkpoint(
         session,
         config.signing_key,
         config.origin,
         every=config.checkpoint_every,
         interval=config.checkpoint_interval,
     )
+    return None if signed is None else signed.tree_size
 
 
 def remember(session: Session, pending: Sequence[LedgerEntry]) -> None:
@@ -261,47 +303,91 @@ def forget(session: Session) -> None:
     session.info.pop(PENDING, None)
 
 
+def commit_and_settle(
+    session: Session, pending: Sequence[LedgerEntry], commit: Callable[[], None]
+) -> None:
+    """Commit the transaction that appended ``pending`` and set each entry's ``index``.
+
+    Leads the batch in this very transaction when the sequencer is free (the lock taken
+    last, just before ``commit``); otherwise commits and follows (:func:`settle`).
+    """
+    session.info.pop(CHECKPOINTED, None)
+    wanted = {cast(int, entry.pending_id): entry for entry in pending}
+    found: dict[int, int] = {}
+    if try_lock(session):
+        assigned = sequence_pending(session, locked=True)
+        found = {k: v for k, v in assigned.items() if k in wanted}
+    commit()
+    if len(found) < len(wanted):  # a follower (or a backlog larger than one batch)
+        settle(session, [e for k, e in wanted.items() if k not in found])
+        return
+    for pending_id, entry in wanted.items():
+        entry.index = found[pending_id]
+
+
 def settle(session: Session, pending: Sequence[LedgerEntry]) -> None:
     """Wait until every entry in ``pending`` (committed, unsequenced) has its index.
 
-    Sets each entry's ``index``. Leads a batch when the entries are still pending once the
-    lock is ours. Bounded: a lock wait past the database's ``lock_timeout`` raises its
-    ``OperationalError`` (503 with ``Retry-After``); entries still not sequenced after the
-    configured wait raise :class:`SequencingDelayed` (503). Runs its own short
-    transactions on ``session``.
+    Sets each entry's ``index``. First waits for the current leader, if any, with a shared
+    lock and reads the indexes back; an entry still pending then waits for the lock
+    exclusively and, if no batch took it along meanwhile, leads one. Bounded: a lock wait
+    past the database's ``lock_timeout`` raises its ``OperationalError`` (503 with
+    ``Retry-After``); entries still not sequenced after the configured wait raise
+    :class:`SequencingDelayed` (503). Runs its own short transactions on ``session``.
     """
     wanted = {cast(int, entry.pending_id): entry for entry in pending}
     found: dict[int, int] = {}
     deadline = time.monotonic() + config_for(session).wait
+    exclusive = False
     while True:
         try:
             with session.begin():
-                lock(session)
-                # Whatever is pending now: ours, unless an earlier batch took it along.
-                assigned = sequence_pending(session, locked=True)
-                found.update((k, v) for k, v in assigned.items() if k in wanted)
+                if exclusive:
+                    lock(session)
+                else:
+                    _await_leader(session)
+                found.update(_indexes(session, wanted.keys() - found))
+                if exclusive and len(found) < len(wanted):
+                    assigned = sequence_pending(session, locked=True)
+                    found.update((k, v) for k, v in assigned.items() if k in wanted)
         except OperationalError:
             # The lock wait itself is bounded (HUB_DB_LOCK_TIMEOUT): the app answers 503
             # with Retry-After, like any database wait, and the entry waits for a batch.
             log.warning("sequencer_lock_wait_timed_out")
             raise
-        missing = wanted.keys() - found
-        if missing:
-            found.update(_indexes(session, missing))
-            session.commit()
         if len(found) == len(wanted):
             break
         if time.monotonic() > deadline:
             raise _delayed()
+        exclusive = True
     for pending_id, entry in wanted.items():
         entry.index = found[pending_id]
 
 
-def _indexes(session: Session, ids: set[int]) -> dict[int, int]:
+def _await_leader(session: Session) -> None:
+    """Wait until the transaction leading a batch, if any, has ended (PostgreSQL).
+
+    A shared lock: every waiting follower is let through together when the leader commits.
+    On SQLite ``BEGIN IMMEDIATE`` has already waited for the write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": LOCK_KEY})
+
+
+def _indexes(session: Session, ids: set[int] | Any) -> dict[int, int]:
+    """The indexes of those of ``ids`` already sequenced, with the latest checkpoint's size
+    (kept as :data:`CHECKPOINTED` for the receipt) in the same statement."""
+    if not ids:
+        return {}
+    latest = select(func.coalesce(func.max(_checkpoints.c.tree_size), 0)).scalar_subquery()
     rows = session.execute(
-        select(_entries.c.pending_id, _entries.c.idx).where(_entries.c.pending_id.in_(list(ids)))
-    )
-    return {int(pending_id): int(index) for pending_id, index in rows}
+        select(_entries.c.pending_id, _entries.c.idx, latest).where(
+            _entries.c.pending_id.in_(list(ids))
+        )
+    ).all()
+    if rows:
+        session.info[CHECKPOINTED] = int(rows[0][2])
+    return {int(pending_id): int(index) for pending_id, index, _size in rows}
 
 
 def _delayed() -> SequencingDelayed:
@@ -324,8 +410,6 @@ def sweep(session: Session) -> int:
 
 def pending_count(session: Session) -> int:
     """Entries committed but not yet sequenced."""
-    from sqlalchemy import func
-
     return int(session.scalar(select(func.count()).select_from(_unsequenced)) or 0)
 
 

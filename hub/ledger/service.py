@@ -113,12 +113,20 @@ def receipt(session: Session, index: int, reader: Reader) -> dict[str, Any]:
     return with_proof(session, store.get_entry(session, index), reader)
 
 
-def with_proof(session: Session, entry: LedgerEntry, reader: Reader) -> dict[str, Any]:
-    """``reader``'s view of ``entry`` and, once a checkpoint covers it, proof and note."""
+def with_proof(
+    session: Session, entry: LedgerEntry, reader: Reader, *, checkpointed: int | None = None
+) -> dict[str, Any]:
+    """``reader``'s view of ``entry`` and, once a checkpoint covers it, proof and note.
+
+    ``checkpointed``: no checkpoint is known to cover an index at or past it (what the
+    sequencer saw when it settled the entry), so a fresh entry's receipt costs no query.
+    """
     result = view_of(entry, reader) or {
         "index": entry.index,
         "leaf_hash": _b64(bytes(entry.leaf_hash)),
     }
+    if checkpointed is not None and entry.index >= checkpointed:
+        return result
     checkpoint = store.checkpoint_covering(session, entry.index)
     if checkpoint is not None:
         from hub.witness.served import cosigned_note  # witnesses' lines, when there are any

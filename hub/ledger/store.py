@@ -135,12 +135,6 @@ def append_entries(
                 "release": ref,
             }
         )
-    if deferred and session.get_bind().dialect.name == "postgresql":
-        # This transaction is acknowledged only once its entry's batch has committed, and
-        # that commit flushes the WAL past this one's commit record: waiting for a flush
-        # of our own as well would cost a second disk sync per request and protect nothing
-        # (a crash before the batch loses only what was never answered).
-        session.execute(text("SET LOCAL synchronous_commit = off"))
     ids = _insert_unsequenced(session, rows)
     entries = [
         LedgerEntry(

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub import counters
 from hub.marac.models import Marac, MaracCase, MaracMeeting, MaracMeetingCase, MaracReferral
 from hub.sharing.alerts import DASH_THRESHOLD, REPEAT_WINDOW
 
@@ -37,8 +38,8 @@ def takes_in(session: Session, disclosures: Sequence[Disclosure]) -> bool:
     candidates = [d for d in disclosures if d.kind in INTAKE_KINDS]
     if not candidates:
         return False
-    maracs = _active(session)
-    return any(_referral_to(marac, d) for d in candidates for marac in maracs)
+    routes = _routes(session)
+    return any(route.takes(d) for d in candidates for route in routes)
 
 
 def take_in(session: Session, recorded: Sequence[Recorded]) -> None:
@@ -52,26 +53,54 @@ def take_in(session: Session, recorded: Sequence[Recorded]) -> None:
     ]
     if not candidates:
         return
-    maracs = _active(session)
+    routes = _routes(session)
+    taken = False
     for item in candidates:
         disclosure = item.disclosure
         assert disclosure is not None
-        for marac in maracs:
-            if _referral_to(marac, disclosure):
+        for route in routes:
+            if route.takes(disclosure):
                 if disclosure.ledger_index is None:
                     raise RuntimeError("a MARAC takes in only a released disclosure")
+                marac = session.get(Marac, route.marac_id)
+                assert marac is not None
                 _take(session, marac, disclosure, item.decision.released)
-    session.flush()
+                taken = True
+    if taken:
+        session.flush()
 
 
-def _active(session: Session) -> list[Marac]:
-    return list(session.scalars(select(Marac).where(Marac.active.is_(True))))
+class Route(NamedTuple):
+    """What decides whether a MARAC takes a disclosure in (plain data, safe to cache)."""
+
+    marac_id: str
+    coordinator_id: str
+    purposes: frozenset[str]
+
+    def takes(self, disclosure: Disclosure) -> bool:
+        return (
+            disclosure.recipient_id == self.coordinator_id
+            and disclosure.purpose in self.purposes
+        )
 
 
-def _referral_to(marac: Marac, disclosure: Disclosure) -> bool:
-    return disclosure.recipient_id == marac.coordinator_id and disclosure.purpose in (
-        marac.purposes.get("referral", ())
+# (policy stamp) -> the active MARACs' routes. Every recorded referral asks, so the rows
+# are read only when the policy counter moved (hub sync, or a trigger on ``maracs``).
+_ROUTES: dict[counters.Stamp, tuple[Route, ...]] = {}
+
+
+def _routes(session: Session) -> tuple[Route, ...]:
+    stamp = counters.current(session)  # before the rows: see hub.counters.current
+    if stamp is not None and stamp.policy in _ROUTES:
+        return _ROUTES[stamp.policy]
+    routes = tuple(
+        Route(m.id, m.coordinator_id, frozenset(m.purposes.get("referral", ())))
+        for m in session.scalars(select(Marac).where(Marac.active.is_(True)))
     )
+    if stamp is not None:
+        _ROUTES.clear()
+        _ROUTES[stamp.policy] = routes
+    return routes
 
 
 def criteria_of(data: Mapping[str, Any]) -> list[str]:

@@ -141,7 +141,12 @@ def fresh_receipt(session: Session, recorded: Recorded) -> dict[str, Any]:
     checkpoint covers it already; otherwise those come later from
     ``GET /api/v1/referrals/{id}`` or ``/api/v1/log``.
     """
-    return with_proof(session, recorded.entry, Reader(recorded.decision.sender))
+    return with_proof(
+        session,
+        recorded.entry,
+        Reader(recorded.decision.sender),
+        checkpointed=session.info.get(sequencer.CHECKPOINTED),
+    )
 
 
 def request_digest(body: Mapping[str, Any]) -> str:

@@ -7,17 +7,27 @@ puts the disclosure in the recipient's inbox and, for a webhook, the outbox. So 
 ``seq`` follows sequencing order and an inbox cursor never skips an item released later.
 
 A batch may carry thousands of disclosures, so this is a constant number of statements
-(SQLAlchemy Core executemany, no unit-of-work flush): read the disclosures' recipients,
-set their indexes, insert the inbox items, read the recipients' webhooks, insert the
-outbox rows.
+(SQLAlchemy Core, no unit-of-work flush): one UPDATE sets their indexes and returns their
+recipients, kinds and the recipients' webhooks; one INSERT puts them in the inboxes; one
+more inserts the outbox rows when a recipient takes webhooks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeGuard, cast
+from typing import Any, TypeGuard, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    String,
+    Table,
+    bindparam,
+    column,
+    insert,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -28,6 +38,7 @@ from hub.sharing.models import Disclosure, InboxItem, new_id
 
 _disclosures = cast(Table, Disclosure.__table__)
 _inbox_items = cast(Table, InboxItem.__table__)
+_partners = cast(Table, Partner.__table__)
 
 
 def released(disclosure: Disclosure | None) -> TypeGuard[Disclosure]:
@@ -37,27 +48,9 @@ def released(disclosure: Disclosure | None) -> TypeGuard[Disclosure]:
 
 def release_disclosures(session: Session, refs: Sequence[tuple[str, int]]) -> None:
     """Give each disclosure its ledger index and deliver it (inside the sequencer batch)."""
-    index_of = dict(refs)
-    found = {
-        row.id: row
-        for row in session.execute(
-            select(
-                _disclosures.c.id,
-                _disclosures.c.recipient_id,
-                _disclosures.c.kind,
-                _disclosures.c.created_at,
-            ).where(_disclosures.c.id.in_(index_of))
-        )
-    }
-    missing = index_of.keys() - found.keys()
-    if missing:  # fail closed: the batch rolls back rather than log what it cannot release
-        raise LookupError(f"{len(missing)} disclosure(s) to release are missing")
-    session.execute(
-        update(_disclosures)
-        .where(_disclosures.c.id == bindparam("ref"))
-        .values(ledger_index=bindparam("index")),
-        [{"ref": ref, "index": index} for ref, index in refs],
-    )
+    found = _set_indexes(session, refs)
+    if len(found) != len(refs):  # fail closed: the batch rolls back, nothing is released
+        raise LookupError(f"{len(refs) - len(found)} disclosure(s) to release are missing")
     for ref, index in refs:  # loaded objects (an inline append's caller) see the index too
         loaded = session.identity_map.get(identity_key(Disclosure, ref))
         if loaded is not None:
@@ -75,16 +68,46 @@ def release_disclosures(session: Session, refs: Sequence[tuple[str, int]]) -> No
             }
         )
     session.execute(insert(_inbox_items), items)
-    webhooks = _webhooks(session, {row.recipient_id for row in found.values()})
+    webhooks = {row.recipient_id: row.webhook_url for row in found.values()}
     enqueue_many(session, [(item["recipient_id"], item["id"]) for item in items], webhooks)
 
 
-def _webhooks(session: Session, partner_ids: set[str]) -> dict[str, str | None]:
-    """Each recipient's webhook URL (``None`` without one), in one read per batch.
+def _set_indexes(session: Session, refs: Sequence[tuple[str, int]]) -> dict[str, Any]:
+    """Set each disclosure's index; its id, recipient, kind, time and recipient's webhook.
 
-    (The policy-counter cache of :mod:`hub.counters` does not apply here: the batch has
-    written before it asks, and a cache built inside a writing transaction could outlive
-    its rollback.)
+    PostgreSQL: one ``UPDATE .. FROM (VALUES ..) .. RETURNING``. SQLite's RETURNING cannot
+    name a joined table, so there: one read, then one executemany UPDATE.
     """
-    query = select(Partner.id, Partner.webhook_url).where(Partner.id.in_(partner_ids))
-    return {row.id: row.webhook_url for row in session.execute(query)}
+    if session.get_bind().dialect.name == "postgresql":
+        released = values(
+            column("ref", String), column("index", BigInteger), name="released"
+        ).data(list(refs))
+        query: Any = (
+            update(_disclosures)
+            .where(_disclosures.c.id == released.c.ref)
+            .where(_partners.c.id == _disclosures.c.recipient_id)
+            .values(ledger_index=released.c.index)
+            .returning(*_RETURNED)
+        )
+        return {row.id: row for row in session.execute(query)}
+    read = select(*_RETURNED).where(
+        _disclosures.c.id.in_([ref for ref, _ in refs]),
+        _partners.c.id == _disclosures.c.recipient_id,
+    )
+    found = {row.id: row for row in session.execute(read)}
+    session.execute(
+        update(_disclosures)
+        .where(_disclosures.c.id == bindparam("ref"))
+        .values(ledger_index=bindparam("index")),
+        [{"ref": ref, "index": index} for ref, index in refs],
+    )
+    return found
+
+
+_RETURNED = (
+    _disclosures.c.id,
+    _disclosures.c.recipient_id,
+    _disclosures.c.kind,
+    _disclosures.c.created_at,
+    _partners.c.webhook_url,
+)

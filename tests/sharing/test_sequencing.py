@@ -40,11 +40,17 @@ def _sweep(app) -> int:
 
 
 def _died_after_commit(monkeypatch) -> None:
-    """The request's process dies once its transaction committed, before its batch."""
+    """The request's process dies once its transaction committed, before its batch.
+
+    Only a follower can: it found another transaction leading (the lock was taken), so it
+    committed and was waiting for a batch. (A request that leads sequences its entry in
+    its own transaction: dying, it leaves nothing behind.)
+    """
 
     def vanish(session, pending):
         raise SystemExit("killed")
 
+    monkeypatch.setattr(sequencer, "try_lock", lambda session: False)
     monkeypatch.setattr(sequencer, "settle", vanish)
 
 
