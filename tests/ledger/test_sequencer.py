@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -97,3 +101,66 @@ def test_a_large_batch_writes_the_same_projection(session: Session):
     assert store.tree_size(session) == 150
     fsck.check_projection(session, 150)  # raises naming the first entry it disagrees with
     assert verify.verify_ledger(session, []).size == 150
+
+
+def test_a_request_that_finds_the_sequencer_free_leads_in_its_own_transaction(engine: Engine):
+    """One transaction for the request and its batch; a batch that fails takes the request
+    down with it (nothing half-sequenced, nothing committed unsequenced)."""
+    from sqlalchemy import event
+
+    sessions = make_sessionmaker(engine)
+    begins: list[object] = []
+
+    def count(_connection: object) -> None:
+        begins.append(_connection)
+
+    event.listen(engine, "begin", count)
+    try:
+        with sessions() as session:
+            (entry,) = store.append_entries(session, [sample_event(1)], deferred=True)
+            session.commit()
+    finally:
+        event.remove(engine, "begin", count)
+    assert entry.index == 0 and len(begins) == 1
+    with sessions() as session:
+        store.append_entries(session, [sample_event(2)], deferred=True, release=["nowhere:x"])
+        with pytest.raises(LookupError):
+            session.commit()
+        session.rollback()
+    with sessions() as session:
+        assert store.tree_size(session) == 1 and _unsequenced(session) == 0
+
+
+def test_a_follower_commits_then_waits_for_the_leader(engine: Engine, backend: str):
+    """With another transaction leading, the request commits its unsequenced entry and
+    waits (shared lock); once the leader is done it gets its index (here: it leads the next
+    batch itself, the leader's having missed it)."""
+    if backend != "postgres":
+        pytest.skip("the advisory lock is PostgreSQL's")
+    sessions = make_sessionmaker(engine)
+    result: dict[str, object] = {}
+
+    def follow() -> None:
+        with sessions() as session:
+            (entry,) = store.append_entries(session, [sample_event(1)], deferred=True)
+            session.commit()
+            result["index"] = entry.index
+
+    with engine.connect() as leader:
+        leader.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": sequencer.LOCK_KEY})
+        follower = threading.Thread(target=follow)
+        follower.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with sessions() as observer:
+                if _unsequenced(observer) == 1:
+                    break
+            time.sleep(0.05)
+        with sessions() as observer:
+            assert _unsequenced(observer) == 1  # committed, not sequenced, not acknowledged
+        assert follower.is_alive() and "index" not in result
+        leader.commit()  # the leader's transaction ends
+        follower.join(20)
+    assert result["index"] == 0
+    with sessions() as session:
+        assert store.tree_size(session) == 1 and _unsequenced(session) == 0

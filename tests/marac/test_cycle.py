@@ -260,3 +260,16 @@ def test_a_marac_referral_is_sequenced_before_its_case_opens(session, ctx):
     assert marac.referrals(session, LEICS_COORDINATOR, "leics-marac")[0].from_agency == (
         "victim-first"
     )
+
+
+def test_a_direct_edit_of_a_marac_is_seen_by_the_next_referral(session, refer):
+    """Intake routes are cached under the policy counter; a trigger on ``maracs`` moves it,
+    so a MARAC switched off in the database (not through ``hub sync``) takes nothing in."""
+    from sqlalchemy import text
+
+    refer("victim-first", leics_referral())
+    assert len(marac.referrals(session, LEICS_COORDINATOR, "leics-marac")) == 1
+    session.execute(text("UPDATE maracs SET active = false WHERE id = 'leics-marac'"))
+    session.commit()
+    refer("victim-first", leics_referral(victim={**VICTIM, "given_name": "Sam"}))
+    assert session.scalar(select(func.count()).select_from(MaracReferral)) == 1
