@@ -5,8 +5,10 @@ referrals through Flask's test client (no HTTP, no gunicorn: only the app's own 
 the hub and to the bare Flask + SQLAlchemy app of ``bench/bare_app.py``, counting what
 each sends to the database per referral:
 
-- statements (every cursor execute; an executemany counts once),
-- round trips (statements + BEGIN + COMMIT + one per pre-ping),
+- statements (every psycopg cursor execute, at the driver, so statements the hub sends
+  below SQLAlchemy count too; an executemany or a COPY counts once),
+- round trips (statements, a pre-ping's ``SELECT 1`` among them, + BEGIN + COMMIT;
+  statements sent in one psycopg pipeline count as one),
 - CPU per referral (``time.process_time``; the test client's own share included both sides).
 
 ``--profile FILE`` also writes a cProfile of the hub's referrals (``python -m pstats FILE``).
@@ -38,18 +40,48 @@ from hub.schema import throwaway_database  # noqa: E402
 
 
 class Counter:
-    """Statements, BEGINs, COMMITs and pings an engine sends."""
+    """Statements (a pre-ping's included), BEGINs and COMMITs an engine sends, at the driver.
+
+    Every psycopg cursor of the engine's connections counts its own ``execute``,
+    ``executemany`` (once) and ``copy``, so statements the hub sends at the driver level
+    (the sequencer batch) count as surely as SQLAlchemy's. Statements sent inside one
+    psycopg pipeline share a round trip.
+    """
 
     def __init__(self, engine: Engine) -> None:
-        self.statements = self.begins = self.commits = self.pings = 0
-        event.listen(engine, "before_cursor_execute", self._statement)
+        self.statements = self.begins = self.commits = self.pipelined = 0
+        self._pipelines: set[int] = set()
+        counter = self
+
+        import psycopg
+
+        class CountingCursor(psycopg.Cursor):  # type: ignore[type-arg]
+            def _count(self) -> None:
+                counter.statements += 1
+                pipeline = getattr(self.connection, "_pipeline", None)
+                if pipeline is not None:
+                    counter.pipelined += 1
+                    counter._pipelines.add(id(pipeline))
+
+            def execute(self, *args: Any, **kwargs: Any) -> Any:
+                self._count()
+                return super().execute(*args, **kwargs)
+
+            def executemany(self, *args: Any, **kwargs: Any) -> Any:
+                self._count()
+                return super().executemany(*args, **kwargs)
+
+            def copy(self, *args: Any, **kwargs: Any) -> Any:
+                self._count()
+                return super().copy(*args, **kwargs)
+
+        def use_counting_cursor(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.cursor_factory = CountingCursor
+
+        engine.dispose()  # every connection from now on is made with the counting cursor
+        event.listen(engine, "connect", use_counting_cursor)
         event.listen(engine, "begin", self._begin)
         event.listen(engine, "commit", self._commit)
-        if getattr(engine.pool, "_pre_ping", False):
-            event.listen(engine, "checkout", self._ping)
-
-    def _statement(self, *_args: Any) -> None:
-        self.statements += 1
 
     def _begin(self, *_args: Any) -> None:
         self.begins += 1
@@ -57,15 +89,14 @@ class Counter:
     def _commit(self, *_args: Any) -> None:
         self.commits += 1
 
-    def _ping(self, *_args: Any) -> None:
-        self.pings += 1
-
     def reset(self) -> None:
-        self.statements = self.begins = self.commits = self.pings = 0
+        self.statements = self.begins = self.commits = self.pipelined = 0
+        self._pipelines.clear()
 
     @property
     def round_trips(self) -> int:
-        return self.statements + self.begins + self.commits + self.pings
+        unpipelined = self.statements - self.pipelined
+        return unpipelined + len(self._pipelines) + self.begins + self.commits
 
 
 def measure(

@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from hub import metrics
 from hub.db import utcnow
 from hub.errors import HubError
-from hub.ledger import projection
+from hub.ledger import batch_pg, merkle, projection
 from hub.ledger.models import (
     HEAD_ID,
     LedgerCheckpoint,
@@ -160,8 +160,14 @@ def sequence_pending(
     started = time.perf_counter()
     if not locked:
         lock(session)
-    frontier = store.lock_head(session)
-    rows = sorted(session.execute(_take_pending(limit)).all(), key=lambda row: int(row.id))
+    raw = _postgres_connection(session)
+    head = None if raw is None else batch_pg.lock_head(raw)
+    frontier = store.lock_head(session) if head is None else merkle.Frontier.from_bytes(*head)
+    rows: Sequence[Any] = (
+        sorted(session.execute(_take_pending(limit)).all(), key=lambda row: int(row.id))
+        if raw is None
+        else batch_pg.take_pending(raw, limit)
+    )
     if not rows:
         return {}
     now = utcnow()
@@ -181,13 +187,22 @@ def sequence_pending(
         if row.release:
             kind, _, ref = str(row.release).partition(":")
             releases.setdefault(kind, []).append((ref, index))
-    _write(session, entry_rows, node_rows)
-    session.execute(
-        update(_head)
-        .where(_head.c.id == HEAD_ID)
-        .values(size=frontier.size, frontier=frontier.to_bytes())
-    )
-    projection.insert_rows(session, projected)
+    if raw is not None and len(entry_rows) < COPY_FROM:
+        batch_pg.write_small(
+            raw,
+            entry_rows,
+            node_rows,
+            (frontier.size, frontier.to_bytes(), HEAD_ID),
+            lambda: projection.insert_rows(session, projected),
+        )
+    else:
+        _write(session, entry_rows, node_rows)
+        session.execute(
+            update(_head)
+            .where(_head.c.id == HEAD_ID)
+            .values(size=frontier.size, frontier=frontier.to_bytes())
+        )
+        projection.insert_rows(session, projected)
     for kind, refs in releases.items():
         _releaser(kind)(session, refs)
     # No checkpoint signed before this batch can cover its entries (checkpoints are signed
@@ -195,6 +210,14 @@ def sequence_pending(
     session.info[CHECKPOINTED] = _checkpoint_if_due(session, first, frontier.size) or first
     metrics.record_sequencer_batch(len(rows), time.perf_counter() - started)
     return assigned
+
+
+def _postgres_connection(session: Session) -> Any:
+    """The psycopg connection of this transaction on PostgreSQL, else None."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return None
+    return connection.connection.driver_connection
 
 
 # session.info key: no checkpoint covers an index at or past this (see sequence_pending).

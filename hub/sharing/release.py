@@ -14,19 +14,16 @@ more inserts the outbox rows when a recipient takes webhooks.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from typing import Any, TypeGuard, cast
+from typing import Any, NamedTuple, TypeGuard, cast
 
 from sqlalchemy import (
-    BigInteger,
-    String,
     Table,
     bindparam,
-    column,
     insert,
     select,
     update,
-    values,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -75,21 +72,17 @@ def release_disclosures(session: Session, refs: Sequence[tuple[str, int]]) -> No
 def _set_indexes(session: Session, refs: Sequence[tuple[str, int]]) -> dict[str, Any]:
     """Set each disclosure's index; its id, recipient, kind, time and recipient's webhook.
 
-    PostgreSQL: one ``UPDATE .. FROM (VALUES ..) .. RETURNING``. SQLite's RETURNING cannot
-    name a joined table, so there: one read, then one executemany UPDATE.
+    PostgreSQL: one ``UPDATE .. FROM unnest(..) .. RETURNING`` at the driver. SQLite's
+    RETURNING cannot name a joined table, so there: one read, then one executemany UPDATE.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        released = values(
-            column("ref", String), column("index", BigInteger), name="released"
-        ).data(list(refs))
-        query: Any = (
-            update(_disclosures)
-            .where(_disclosures.c.id == released.c.ref)
-            .where(_partners.c.id == _disclosures.c.recipient_id)
-            .values(ledger_index=released.c.index)
-            .returning(*_RETURNED)
-        )
-        return {row.id: row for row in session.execute(query)}
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        raw: Any = connection.connection.driver_connection
+        with raw.cursor() as cursor:
+            cursor.execute(
+                _PG_RELEASE, ([ref for ref, _ in refs], [index for _, index in refs])
+            )
+            return {row[0]: _Released(*row) for row in cursor.fetchall()}
     read = select(*_RETURNED).where(
         _disclosures.c.id.in_([ref for ref, _ in refs]),
         _partners.c.id == _disclosures.c.recipient_id,
@@ -102,6 +95,24 @@ def _set_indexes(session: Session, refs: Sequence[tuple[str, int]]) -> dict[str,
         [{"ref": ref, "index": index} for ref, index in refs],
     )
     return found
+
+
+# One statement whatever the batch's size (the refs travel as two arrays); constant text.
+_PG_RELEASE = (
+    "UPDATE disclosures SET ledger_index = released.idx "
+    "FROM unnest(%s::varchar[], %s::bigint[]) AS released (ref, idx), partners "
+    "WHERE disclosures.id = released.ref AND partners.id = disclosures.recipient_id "
+    "RETURNING disclosures.id, disclosures.recipient_id, disclosures.kind, "
+    "disclosures.created_at, partners.webhook_url"
+)
+
+
+class _Released(NamedTuple):
+    id: str
+    recipient_id: str
+    kind: str
+    created_at: dt.datetime
+    webhook_url: str | None
 
 
 _RETURNED = (
