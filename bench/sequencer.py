@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ledger import open_backend, template_events  # noqa: E402
 from hub.db import make_sessionmaker  # noqa: E402
-from hub.ledger import sequencer, store  # noqa: E402
+from hub.ledger import sequencer, settling, store  # noqa: E402
 
 WRITERS = (1, 2, 4, 8)
 
@@ -80,7 +80,7 @@ def backlog(maker: Any, count: int) -> float:
     for start in range(0, count, 2000):
         with maker() as session:
             store.append_entries(session, events[start : start + 2000], deferred=True)
-            sequencer.forget(session)
+            settling.forget(session)
             session.commit()
     t0 = time.perf_counter()
     with maker() as session:

@@ -169,11 +169,11 @@ class HubSession(Session):
     """A session whose ``commit()`` returns only once the ledger entries it appended
     (deferred, :func:`hub.ledger.store.append_entries`) are sequenced: in its own
     transaction when the sequencer is free, else by the batch it waits for
-    (:func:`hub.ledger.sequencer.commit_and_settle`).
+    (:func:`hub.ledger.settling.commit_and_settle`).
 
     So nothing a request committed is answered, shown or delivered before its entry has an
     index (no entry, no release). Raises
-    :class:`~hub.ledger.sequencer.SequencingDelayed` after the bounded wait.
+    :class:`~hub.ledger.settling.SequencingDelayed` after the bounded wait.
     """
 
     def commit(self) -> None:
@@ -181,9 +181,9 @@ class HubSession(Session):
         if not pending:
             super().commit()
             return
-        from hub.ledger import sequencer
+        from hub.ledger import settling
 
-        sequencer.commit_and_settle(self, pending, super().commit)
+        settling.commit_and_settle(self, pending, super().commit)
 
 
 @event.listens_for(HubSession, "after_rollback")

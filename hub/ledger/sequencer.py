@@ -3,7 +3,7 @@
 In the manner of Trillian and Tessera, a request never appends to the head itself. Its
 transaction writes the disclosure together with an *unsequenced* entry (table
 ``ledger_unsequenced``: canonical JSON, salts and leaf hash already computed); then
-:meth:`hub.db.HubSession.commit` calls :func:`commit_and_settle`:
+:meth:`hub.db.HubSession.commit` calls :func:`hub.ledger.settling.commit_and_settle`:
 
 1. **Lead, if the sequencer is free.** Just before the request commits it *tries* the
    sequencer lock (``pg_try_advisory_xact_lock``, which never waits; on SQLite the
@@ -13,12 +13,13 @@ transaction writes the disclosure together with an *unsequenced* entry (table
    and head are written; what the rows release becomes visible (:data:`RELEASERS`); a
    checkpoint is signed when the N-entries-or-T-seconds policy says so — and it all
    commits at once. The lock is taken last, so it is held for the batch alone.
-2. **Otherwise follow** (:func:`settle`): another transaction leads. The request commits
-   (asynchronously: the batch's commit flushes the WAL past it), waits for the leader
-   with a *shared* lock (every follower wakes together when the leader commits) and reads
-   its index back. An entry the leader's batch missed (committed after the batch read
-   the pending rows) is sequenced by the next leader: the follower then waits for the
-   lock exclusively and, if its entry is still pending, leads that batch itself.
+2. **Otherwise follow** (:func:`hub.ledger.settling.settle`): another transaction leads.
+   The request commits (asynchronously: the batch's commit flushes the WAL past it),
+   waits for the leader with a *shared* lock (every follower wakes together when the
+   leader commits) and reads its index back. An entry the leader's batch missed
+   (committed after the batch read the pending rows) is sequenced by the next leader: the
+   follower then waits for the lock exclusively and, if its entry is still pending, leads
+   that batch itself.
 
 Any process may lead any batch, so there is no leader to fail over: when the process that
 holds the lock dies, PostgreSQL ends its transaction, nothing of the batch is kept and the
@@ -44,12 +45,10 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub import metrics
 from hub.db import utcnow
-from hub.errors import HubError
 from hub.ledger import batch_pg, merkle, projection
 from hub.ledger.models import (
     HEAD_ID,
@@ -66,9 +65,6 @@ log = structlog.get_logger("hub.ledger.sequencer")
 LOCK_KEY = 0x6875625F736571
 # At most this many entries per batch: bounds the leader's transaction.
 BATCH_LIMIT = 5000
-# Session.info key of the entries a session appended and has not yet seen sequenced.
-PENDING = "hub.ledger.pending"
-
 _unsequenced = cast(Table, LedgerUnsequenced.__table__)
 _entries = cast(Table, LedgerEntry.__table__)
 _nodes = cast(Table, LedgerNode.__table__)
@@ -80,16 +76,6 @@ _checkpoints = cast(Table, LedgerCheckpoint.__table__)
 # process that never imported the sharing package still releases (never sequences a
 # disclosure's entry without releasing it, and never releases one without an entry).
 RELEASERS: dict[str, str] = {"disclosure": "hub.sharing.release:release_disclosures"}
-
-
-class SequencingDelayed(HubError):
-    """The entry was committed but not sequenced within the bounded wait (503).
-
-    Nothing is lost: the next batch sequences it. The response is withheld because its
-    ledger index and receipt do not exist yet.
-    """
-
-    problem = "unavailable"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,26 +108,6 @@ def lock(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     # SQLite: BEGIN IMMEDIATE (hub.db.make_engine) already holds the database write lock.
-
-
-def try_lock(session: Session) -> bool:
-    """Take the sequencer lock for this transaction if it is free; never waits.
-
-    On PostgreSQL a transaction that does not get it is also marked to commit
-    asynchronously: it will be acknowledged only once a leader's batch has sequenced its
-    entry, and that batch's (synchronous) commit flushes the WAL past this one's commit
-    record, so waiting for a flush of its own would cost a disk sync and protect nothing.
-    SQLite: ``BEGIN IMMEDIATE`` already holds the database write lock, so always True.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    return bool(session.execute(_TRY_LOCK, {"key": LOCK_KEY}).scalar_one())
-
-
-_TRY_LOCK = text(
-    "SELECT CASE WHEN pg_try_advisory_xact_lock(:key) THEN true "
-    "ELSE set_config('synchronous_commit', 'off', true) IS NULL END"
-)
 
 
 def sequence_pending(
@@ -316,110 +282,6 @@ def _checkpoint_if_due(session: Session, first: int, size: int) -> int | None:
     return None if signed is None else signed.tree_size
 
 
-def remember(session: Session, pending: Sequence[LedgerEntry]) -> None:
-    """Note entries this session appended; :meth:`HubSession.commit` settles them."""
-    session.info.setdefault(PENDING, []).extend(pending)
-
-
-def forget(session: Session) -> None:
-    """The transaction rolled back: its unsequenced rows are gone, nothing to wait for."""
-    session.info.pop(PENDING, None)
-
-
-def commit_and_settle(
-    session: Session, pending: Sequence[LedgerEntry], commit: Callable[[], None]
-) -> None:
-    """Commit the transaction that appended ``pending`` and set each entry's ``index``.
-
-    Leads the batch in this very transaction when the sequencer is free (the lock taken
-    last, just before ``commit``); otherwise commits and follows (:func:`settle`).
-    """
-    session.info.pop(CHECKPOINTED, None)
-    wanted = {cast(int, entry.pending_id): entry for entry in pending}
-    found: dict[int, int] = {}
-    if try_lock(session):
-        assigned = sequence_pending(session, locked=True)
-        found = {k: v for k, v in assigned.items() if k in wanted}
-    commit()
-    if len(found) < len(wanted):  # a follower (or a backlog larger than one batch)
-        settle(session, [e for k, e in wanted.items() if k not in found])
-        return
-    for pending_id, entry in wanted.items():
-        entry.index = found[pending_id]
-
-
-def settle(session: Session, pending: Sequence[LedgerEntry]) -> None:
-    """Wait until every entry in ``pending`` (committed, unsequenced) has its index.
-
-    Sets each entry's ``index``. First waits for the current leader, if any, with a shared
-    lock and reads the indexes back; an entry still pending then waits for the lock
-    exclusively and, if no batch took it along meanwhile, leads one. Bounded: a lock wait
-    past the database's ``lock_timeout`` raises its ``OperationalError`` (503 with
-    ``Retry-After``); entries still not sequenced after the configured wait raise
-    :class:`SequencingDelayed` (503). Runs its own short transactions on ``session``.
-    """
-    wanted = {cast(int, entry.pending_id): entry for entry in pending}
-    found: dict[int, int] = {}
-    deadline = time.monotonic() + config_for(session).wait
-    exclusive = False
-    while True:
-        try:
-            with session.begin():
-                if exclusive:
-                    lock(session)
-                else:
-                    _await_leader(session)
-                found.update(_indexes(session, wanted.keys() - found))
-                if exclusive and len(found) < len(wanted):
-                    assigned = sequence_pending(session, locked=True)
-                    found.update((k, v) for k, v in assigned.items() if k in wanted)
-        except OperationalError:
-            # The lock wait itself is bounded (HUB_DB_LOCK_TIMEOUT): the app answers 503
-            # with Retry-After, like any database wait, and the entry waits for a batch.
-            log.warning("sequencer_lock_wait_timed_out")
-            raise
-        if len(found) == len(wanted):
-            break
-        if time.monotonic() > deadline:
-            raise _delayed()
-        exclusive = True
-    for pending_id, entry in wanted.items():
-        entry.index = found[pending_id]
-
-
-def _await_leader(session: Session) -> None:
-    """Wait until the transaction leading a batch, if any, has ended (PostgreSQL).
-
-    A shared lock: every waiting follower is let through together when the leader commits.
-    On SQLite ``BEGIN IMMEDIATE`` has already waited for the write lock.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": LOCK_KEY})
-
-
-def _indexes(session: Session, ids: set[int] | Any) -> dict[int, int]:
-    """The indexes of those of ``ids`` already sequenced, with the latest checkpoint's size
-    (kept as :data:`CHECKPOINTED` for the receipt) in the same statement."""
-    if not ids:
-        return {}
-    latest = select(func.coalesce(func.max(_checkpoints.c.tree_size), 0)).scalar_subquery()
-    rows = session.execute(
-        select(_entries.c.pending_id, _entries.c.idx, latest).where(
-            _entries.c.pending_id.in_(list(ids))
-        )
-    ).all()
-    if rows:
-        session.info[CHECKPOINTED] = int(rows[0][2])
-    return {int(pending_id): int(index) for pending_id, index, _size in rows}
-
-
-def _delayed() -> SequencingDelayed:
-    return SequencingDelayed(
-        "The request was recorded but its ledger entry is not sequenced yet; retry with "
-        "the same Idempotency-Key, or read it back later."
-    )
-
-
 def sweep(session: Session) -> int:
     """Sequence whatever is pending (``hub worker``, after a crash); entries sequenced."""
     total = 0
@@ -434,14 +296,3 @@ def sweep(session: Session) -> int:
 def pending_count(session: Session) -> int:
     """Entries committed but not yet sequenced."""
     return int(session.scalar(select(func.count()).select_from(_unsequenced)) or 0)
-
-
-def index_of(session: Session, pending_id: int) -> int:
-    """The index the entry committed as ``pending_id`` received, waiting for it if need be."""
-    found = _indexes(session, {pending_id})
-    if pending_id in found:
-        return found[pending_id]
-    session.commit()
-    entry = LedgerEntry(pending_id=pending_id)
-    settle(session, [entry])
-    return entry.index

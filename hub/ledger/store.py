@@ -98,12 +98,12 @@ def append_entries(
     - ``deferred=True`` (the request hot path): the head is not touched. The returned
       entries are transient, with ``index`` None, until the caller commits; a
       :class:`hub.db.HubSession`'s ``commit()`` then waits for their batch
-      (:func:`hub.ledger.sequencer.settle`) and sets ``index`` before it returns.
+      (:func:`hub.ledger.settling.settle`) and sets ``index`` before it returns.
 
     ``release`` gives, per event, what becomes visible when it is sequenced
     (``"disclosure:<id>"``, see :data:`hub.ledger.sequencer.RELEASERS`) or None.
     """
-    from hub.ledger import sequencer
+    from hub.ledger import sequencer, settling
 
     events = list(events)
     blobs = [canonical_entry(event) for event in events]
@@ -148,7 +148,7 @@ def append_entries(
         for row, pending_id in zip(rows, ids, strict=True)
     ]
     if deferred:
-        sequencer.remember(session, entries)
+        settling.remember(session, entries)
         return entries
     assigned = sequencer.sequence_pending(session)
     for entry in entries:

@@ -21,7 +21,7 @@ from hub.agreements.services import LivePolicy, live_policy
 from hub.consent.services import cited_records, preload_cited
 from hub.db import utcnow
 from hub.errors import Conflict, HubError, field_pointer, problem_body
-from hub.ledger import sequencer
+from hub.ledger import sequencer, settling
 from hub.ledger.access import Reader
 from hub.ledger.service import receipt, with_proof
 from hub.policy import Decision, RequestValidationError, decide
@@ -223,7 +223,7 @@ def _replay(session: Session, sender: str, key: str, digest: str) -> Outcome | N
         )
     body = json.loads(record.response)
     if record.pending_entry is not None:
-        index = sequencer.index_of(session, record.pending_entry)
+        index = settling.index_of(session, record.pending_entry)
         if record.status_code == 201:
             body["receipt"] = receipt(session, index, Reader(sender))
         else:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from hub.db import make_sessionmaker
-from hub.ledger import checkpoint, sequencer, store, verify
+from hub.ledger import checkpoint, sequencer, settling, store, verify
 from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerUnsequenced
 from tests.ledger.conftest import ORIGIN, sample_event
 
@@ -39,7 +39,7 @@ def test_one_batch_takes_every_committed_entry_along(engine: Engine):
     for i in range(4):
         with sessions() as session:
             pending.append(store.append_entries(session, [sample_event(i)], deferred=True)[0])
-            sequencer.forget(session)  # as if the request died right after its commit
+            settling.forget(session)  # as if the request died right after its commit
             session.commit()
     with sessions() as session:
         assert store.tree_size(session) == 0 and _unsequenced(session) == 4
@@ -59,7 +59,7 @@ def test_rolled_back_entries_are_never_sequenced(engine: Engine):
     with sessions() as session:
         store.append_entries(session, [sample_event(1)], deferred=True)
         session.rollback()
-        assert sequencer.PENDING not in session.info
+        assert settling.PENDING not in session.info
         assert sequencer.sweep(session) == 0
         assert store.tree_size(session) == 0
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from hub import db
 from hub.delivery.models import OutboxMessage
-from hub.ledger import sequencer
+from hub.ledger import sequencer, settling
 from hub.ledger.models import LedgerEntry, LedgerUnsequenced
 from hub.partners.models import Partner
 from hub.sharing.models import Disclosure, InboxItem
@@ -50,8 +50,8 @@ def _died_after_commit(monkeypatch) -> None:
     def vanish(session, pending):
         raise SystemExit("killed")
 
-    monkeypatch.setattr(sequencer, "try_lock", lambda session: False)
-    monkeypatch.setattr(sequencer, "settle", vanish)
+    monkeypatch.setattr(settling, "try_lock", lambda session: False)
+    monkeypatch.setattr(settling, "settle", vanish)
 
 
 def test_an_unsequenced_referral_is_neither_shown_nor_delivered(
