@@ -45,6 +45,17 @@ class LoadResult:
         """Successful requests per second over the whole phase."""
         return self.completed / self.seconds if self.seconds else 0.0
 
+    @classmethod
+    def combined(cls, results: Sequence[LoadResult]) -> LoadResult:
+        """Phases run side by side (against several servers) as one: over the longest."""
+        statuses: dict[int, int] = {}
+        for result in results:
+            for status, count in result.statuses.items():
+                statuses[status] = statuses.get(status, 0) + count
+        latencies = [latency for result in results for latency in result.latencies]
+        return cls(results[0].name, max(r.seconds for r in results), latencies,
+                   sum(r.errors for r in results), statuses)  # fmt: skip
+
     def percentile(self, p: int) -> float:
         """The ``p``-th percentile latency in milliseconds."""
         if len(self.latencies) < 2:
@@ -65,7 +76,7 @@ def run_load(
     warmup: int = 20,
 ) -> LoadResult:
     """Send ``total`` requests (cycling through ``requests``) from ``concurrency`` threads."""
-    _warm_up(host, port, requests, warmup)
+    warm_up(host, port, requests, warmup)
     counter = itertools.count()
     lock = threading.Lock()
     latencies: list[float] = []
@@ -122,7 +133,7 @@ def _send(connection: http.client.HTTPConnection, req: Request) -> int:
     return response.status
 
 
-def _warm_up(host: str, port: int, requests: Sequence[Request], count: int) -> None:
+def warm_up(host: str, port: int, requests: Sequence[Request], count: int) -> None:
     """A few requests first so that every worker has imported, connected and cached."""
     connection = http.client.HTTPConnection(host, port, timeout=60)
     try:

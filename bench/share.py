@@ -17,8 +17,12 @@ Not a test. In one run, on a throw-away PostgreSQL database, with both apps unde
 Then the targets (DESIGN.md "Performance targets"): >= 0.7x bare, p99 < 50 ms and <= 1.5x
 bare's p99, >= 500/s, batch < 5 s, rising with writers, two instances beating one. The
 machine's load average is printed before and after: ratios are only comparable side by side.
-Hub-side figures are the client's timings; once ``/metrics`` is there they can be read from
-it instead.
+
+Every hub phase is also read from the hub's own ``/metrics`` (``bench/scrape.py``: scraped
+after the warm-up and after the phase; each hub gunicorn has its own multiprocess directory,
+as under ``hub serve``): referral answers, server p50/p99 (bucket-interpolated), sequencer
+batches and mean size, backlog and lag at the end, errors by status. Ratio and throughput
+stay client-measured (bare has no ``/metrics``).
 
     python bench/share.py [--postgres URL] [--workers 4] [--threads 1] [--concurrency 8]
                           [--phase 5] [--repeats 3] [--batch 10000] [--json FILE]
@@ -50,8 +54,9 @@ PROJECT = BENCH.parent
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(BENCH))
 
+import scrape  # noqa: E402
 from bare_app import Base as BareBase  # noqa: E402
-from loadgen import LoadResult, Request, run_load  # noqa: E402
+from loadgen import LoadResult, Request, run_load, warm_up  # noqa: E402
 
 from hub import db  # noqa: E402
 from hub.client_assertion import make_assertion  # noqa: E402
@@ -59,6 +64,8 @@ from hub.schema import throwaway_database  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 HOST = "127.0.0.1"
+WARMUP = 20
+WRITERS = (1, 2, 4, 8)
 REFERRAL: dict[str, Any] = {
     "to": "kent-syv-provider",
     "purpose": "syv_intervention",
@@ -236,10 +243,11 @@ def tree_cpu(pid: int) -> float:
 
 @dataclasses.dataclass
 class Phase:
-    """One load phase and the server CPU it cost."""
+    """One load phase, the server CPU it cost and, for the hub, what its /metrics counted."""
 
     load: LoadResult
     cpu_seconds: float
+    server: scrape.ServerFigures | None = None
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -247,14 +255,30 @@ class Phase:
 
 
 def phase(
-    name: str, port: int, process: subprocess.Popen[bytes], request: Request, concurrency: int,
+    name: str, servers: dict[int, subprocess.Popen[bytes]], request: Request, concurrency: int,
     seconds: float,
 ) -> Phase:  # fmt: skip
-    before = tree_cpu(process.pid)
-    load = run_load(
-        name, HOST, port, [request], concurrency=concurrency, total=10**9, duration=seconds
-    )
-    return Phase(load, tree_cpu(process.pid) - before)
+    """Warm up, then load, the clients split between the servers (port: gunicorn master); a
+    hub's /metrics is scraped just before and just after the load, outside the CPU reading."""
+    for port in servers:
+        warm_up(HOST, port, [request], WARMUP)
+    scraped = scrape.each(HOST, servers) if name == "hub" else []
+    before = sum(tree_cpu(process.pid) for process in servers.values())
+    done: list[LoadResult] = []
+    each = max(1, concurrency // len(servers))
+
+    def load(port: int) -> None:
+        done.append(run_load(name, HOST, port, [request], concurrency=each, total=10**9,
+                             duration=seconds, warmup=0))  # fmt: skip
+
+    threads = [threading.Thread(target=load, args=(port,)) for port in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cpu = sum(tree_cpu(process.pid) for process in servers.values()) - before
+    server = scrape.figures(scraped, scrape.each(HOST, servers)) if name == "hub" else None
+    return Phase(LoadResult.combined(done), cpu, server)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -275,28 +299,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         json_headers = {"Content-Type": "application/json"}
         bare_env = {**env, "BENCH_DATABASE_URL": url}
         bare_request = Request("/referrals", body, json_headers)
+        chdir, hub_env_of = Path(args.hub_chdir), lambda: scrape.environment(env, tmp)
         with (
             gunicorn("bare_app:create_app()", BENCH, bare_port, bare_env, args, log) as bare_p,
-            gunicorn(args.hub_app, Path(args.hub_chdir), hub_port, env, args, log) as hub_p,
+            gunicorn(args.hub_app, chdir, hub_port, hub_env_of(), args, log) as hub_p,
         ):
             bearer = token(hub_port, issuer, "kent-csc")
             auth = {**json_headers, "Authorization": f"Bearer {bearer}"}
             hub_request = Request("/api/v1/referrals", body, auth)
-            rounds = []
+            rounds, clients, seconds, hubs = [], args.concurrency, args.phase, {hub_port: hub_p}
             for _ in range(args.repeats):
-                bare = phase("bare", bare_port, bare_p, bare_request, args.concurrency, args.phase)
-                hub = phase("hub", hub_port, hub_p, hub_request, args.concurrency, args.phase)
-                rounds.append((bare, hub))
+                bare = phase("bare", {bare_port: bare_p}, bare_request, clients, seconds)
+                rounds.append((bare, phase("hub", hubs, hub_request, clients, seconds)))
             results["rounds"] = rounds
-            results["writers"] = {
-                n: phase("hub", hub_port, hub_p, hub_request, n, args.phase).load
-                for n in (1, 2, 4, 8)
-            }
-            one = phase("hub", hub_port, hub_p, hub_request, args.concurrency, args.phase).load
-            with gunicorn(args.hub_app, Path(args.hub_chdir), second_port, env, args, log):
-                results["instances"] = (one, two_instances(
-                    [hub_port, second_port], hub_request, args.concurrency, args.phase
-                ))  # fmt: skip
+            results["writers"] = {n: phase("hub", hubs, hub_request, n, seconds) for n in WRITERS}
+            one = phase("hub", hubs, hub_request, clients, seconds)
+            with gunicorn(args.hub_app, chdir, second_port, hub_env_of(), args, log) as second:
+                two = phase("hub", {**hubs, second_port: second}, hub_request, clients, seconds)
+            results["instances"] = (one, two)
             results["batch"] = run_batch(hub_port, issuer, args.batch) if args.batch else None
         errors = [p.load for pair in rounds for p in pair if p.load.errors]
         if errors:
@@ -304,22 +324,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print("\n".join(log.read_text(errors="replace").splitlines()[-20:]))
     results["load_after"] = os.getloadavg()
     return results
-
-
-def two_instances(ports: list[int], request: Request, concurrency: int, seconds: float) -> float:
-    """Referrals/s of two hub instances loaded at once, the clients split between them."""
-    done: list[LoadResult] = []
-
-    def load(port: int) -> None:
-        done.append(run_load("hub", HOST, port, [request], concurrency=max(1, concurrency // 2),
-                             total=10**9, duration=seconds))  # fmt: skip
-
-    threads = [threading.Thread(target=load, args=(port,)) for port in ports]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(r.completed for r in done) / max(r.seconds for r in done)
 
 
 def in_process_counts(url: str, env: dict[str, str], count: int) -> dict[str, Any]:
@@ -387,8 +391,14 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
     hub_p99 = statistics.median(h.load.percentile(99) for _, h in rounds)
     bare_p99 = statistics.median(b.load.percentile(99) for b, _ in rounds)
     hub_rate = statistics.median(h.load.rate for _, h in rounds)
+    one, two = results["instances"]
+    writers: dict[int, Phase] = results["writers"]
     lines += [
         "(latencies in ms; CPU = server CPU ms per referral, all gunicorn processes)",
+        "",
+        *scrape.table([(str(n), h.server) for n, (_, h) in enumerate(rounds, 1)]
+                      + [(f"{n} wr", w.server) for n, w in writers.items()]
+                      + [("1 inst", one.server), ("2 inst", two.server)]),  # fmt: skip
         "",
         f"median ratio hub / bare: {ratio:.2f}; median hub {hub_rate:.0f}/s; "
         f"median p99 hub {hub_p99:.1f} ms, bare {bare_p99:.1f} ms",
@@ -399,19 +409,19 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
         for key, label in (("statements", "statements"), ("round_trips", "round trips"),
                            ("cpu_ms", "Python CPU ms")):  # fmt: skip
             lines.append(f"{label:28}{counts['hub'][key]:>8.2f}{counts['bare'][key]:>8.2f}")
-    writers: dict[int, LoadResult] = results["writers"]
-    rates = [writers[n].rate for n in sorted(writers)]
+    rates = [writers[n].load.rate for n in sorted(writers)]
     lines += ["", "writers (clients) -> hub referrals/s, p99 ms:"]
-    lines += [f"  {n}: {w.rate:.0f}/s, p99 {w.percentile(99):.1f}" for n, w in writers.items()]
-    one, two = results["instances"]
-    lines.append(f"one hub instance: {one.rate:.0f}/s; two instances on one database: {two:.0f}/s")
+    lines += [f"  {n}: {w.load.rate:.0f}/s, p99 {w.load.percentile(99):.1f}"
+              for n, w in writers.items()]  # fmt: skip
+    lines.append(f"one hub instance: {one.load.rate:.0f}/s; "
+                 f"two instances on one database: {two.load.rate:.0f}/s")  # fmt: skip
     checks = [
         ("ratio >= 0.7 (median)", ratio >= 0.7),
         ("p99 < 50 ms (median)", hub_p99 < 50),
         ("p99 <= 1.5x bare's p99 (same phases)", hub_p99 <= 1.5 * bare_p99),
         ("referrals/s >= 500 (median)", hub_rate >= 500),
         ("throughput rising with writers 1/2/4/8", all(map(float.__lt__, rates, rates[1:]))),
-        ("two instances beat one", two > one.rate),
+        ("two instances beat one", two.load.rate > one.load.rate),
     ]
     batch = results["batch"]
     if batch:
@@ -429,22 +439,22 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
 def summary(results: dict[str, Any]) -> dict[str, Any]:
     """The figures as JSON (for the README table)."""
     rounds = results["rounds"]
+    one, two = results["instances"]
     return {
         "load": [results["load_before"][0], results["load_after"][0]],
-        "rounds": [
-            {side: {"rate": p.load.rate, "p50": p.load.percentile(50),
-                    "p99": p.load.percentile(99), "cpu_ms": p.cpu_ms_per_request,
-                    "errors": p.load.errors}
-             for side, p in (("bare", b), ("hub", h))}
-            for b, h in rounds
-        ],  # fmt: skip
+        "rounds": [{"bare": _figures(b), "hub": _figures(h)} for b, h in rounds],
         "per_referral": results.get("per_referral"),
-        "writers": {
-            n: {"rate": w.rate, "p99": w.percentile(99)} for n, w in results["writers"].items()
-        },
-        "instances": {"one": results["instances"][0].rate, "two": results["instances"][1]},
+        "writers": {n: _figures(w) for n, w in results["writers"].items()},
+        "instances": {"one": _figures(one), "two": _figures(two)},
         "batch": results["batch"],
     }
+
+
+def _figures(p: Phase) -> dict[str, Any]:
+    """One phase: the client's figures, the server CPU and (hub) what /metrics counted."""
+    return {"rate": p.load.rate, "completed": p.load.completed, "p50": p.load.percentile(50),
+            "p99": p.load.percentile(99), "cpu_ms": p.cpu_ms_per_request,
+            "errors": p.load.errors, "server": scrape.as_dict(p.server)}  # fmt: skip
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from hub.ledger.checkpoint import ensure_signing_key
 from hub.ledger.events import disclosure_event, payload_digest, subject_commitment
 from hub.ledger.models import LedgerUnsequenced
 from hub.metrics import record_sequencer_batch
+from hub.metrics.instruments import LATENCY_BUCKETS, record_request
 from hub.sharing.crypto import MasterKey
 from tests.delivery.conftest import add_inbox_item, add_partner
 
@@ -52,6 +53,24 @@ def test_requests_are_counted_by_route_name_not_by_path(client):
     count = value(body, "hub_http_request_duration_seconds_count",
                   endpoint="health.healthz", method="GET")  # fmt: skip
     assert count >= 1
+
+
+def test_request_latency_buckets_are_at_most_10_ms_wide_up_to_the_50_ms_target(client):
+    """A p99 estimated from the buckets (bench/scrape.py) is interpolated within one bucket:
+    25-50 ms as one bucket could not tell 26 ms from 49 ms."""
+    bounds = [b for b in LATENCY_BUCKETS if b <= 0.05]
+    assert bounds[-1] == 0.05
+    assert all(high - low <= 0.01 + 1e-9 for low, high in zip(bounds, bounds[1:], strict=False))
+    before = samples(client.get("/metrics").get_data(as_text=True))
+    record_request("bench.probe", "POST", 201, 0.018)
+    body = client.get("/metrics").get_data(as_text=True)
+
+    def grew(le: str) -> float:
+        key = ("endpoint", "bench.probe"), ("le", le), ("method", "POST")
+        name = "hub_http_request_duration_seconds_bucket"
+        return samples(body)[name, key] - before.get((name, key), 0.0)
+
+    assert (grew("0.015"), grew("0.02"), grew("0.025")) == (0, 1, 1)
 
 
 def test_sequencer_batches_are_a_histogram(client):
