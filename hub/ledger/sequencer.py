@@ -123,9 +123,9 @@ def sequence_pending(
     """
     from hub.ledger import store
 
-    started = time.perf_counter()
     if not locked:
         lock(session)
+    started = time.perf_counter()  # the batch's own time, not the wait for the lock
     raw = _postgres_connection(session)
     head = None if raw is None else batch_pg.lock_head(raw)
     frontier = store.lock_head(session) if head is None else merkle.Frontier.from_bytes(*head)

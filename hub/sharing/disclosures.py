@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, Table, insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from hub.db import utcnow
 from hub.ledger import store
@@ -159,7 +160,7 @@ def _prepare_disclosure(
         consent=decision.consent_state,
         payload_digest=digest,
     )
-    disclosure = Disclosure(
+    disclosure = _built(
         id=disclosure_id,
         kind=item.kind,
         alert_id=item.alert_id,
@@ -193,6 +194,23 @@ def _prepare_disclosure(
         updated_at=now,
     )
     return disclosure, event
+
+
+_manager = manager_of_class(Disclosure)
+_COLUMNS = tuple(column.key for column in _disclosures.columns)
+
+
+def _built(**values: Any) -> Disclosure:
+    """A new disclosure holding ``values`` (every other column None), built without the
+    ORM's per-attribute events.
+
+    It is inserted by Core and then attached as persistent (:func:`_insert_disclosures`),
+    like a row just loaded, so its state is exactly its values. Through the instrumented
+    constructor a large batch spent a tenth of its time setting attributes.
+    """
+    disclosure = cast(Disclosure, _manager.new_instance())
+    disclosure.__dict__.update(dict.fromkeys(_COLUMNS), **values)
+    return disclosure
 
 
 def _agreement_ref(decision: Decision) -> dict[str, str]:
@@ -231,10 +249,36 @@ def _insert_disclosures(session: Session, disclosures: list[Disclosure]) -> None
         return
     if session.new or session.dirty:
         session.flush()  # rows the disclosures refer to (an alert) go first
-    session.execute(insert(_disclosures), [_row(disclosure) for disclosure in disclosures])
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and len(disclosures) >= COPY_FROM:
+        _copy_disclosures(connection.connection.driver_connection, disclosures)
+    else:
+        session.execute(insert(_disclosures), [_row(disclosure) for disclosure in disclosures])
     for disclosure in disclosures:
         make_transient_to_detached(disclosure)
         session.add(disclosure)
+
+
+# From this many disclosures (a batch's chunk) PostgreSQL gets them by COPY: no per-row
+# parameters, no per-value type processing; a quarter of a large batch's time went there.
+COPY_FROM = 64
+_JSON_COLUMNS = frozenset(c.key for c in _disclosures.columns if isinstance(c.type, JSON))
+_COPY = f"COPY disclosures ({', '.join(_COLUMNS)}) FROM STDIN"
+
+
+def _copy_disclosures(raw: Any, disclosures: list[Disclosure]) -> None:
+    """The rows :func:`_row` would insert, by COPY; a JSON value is written as the JSON text
+    SQLAlchemy's JSON type would send, and None as SQL NULL, as it would store it."""
+    with raw.cursor() as cursor, cursor.copy(_COPY) as copy:
+        for disclosure in disclosures:
+            state = disclosure.__dict__
+            copy.write_row(
+                [
+                    json.dumps(value) if key in _JSON_COLUMNS and value is not None else value
+                    for key in _COLUMNS
+                    for value in (state.get(key),)
+                ]
+            )
 
 
 def _row(instance: Any) -> dict[str, Any]:

@@ -155,3 +155,29 @@ def test_core_inserted_rows_read_as_the_orm_wrote_them(app, client, auth):
         disclosure = session.scalars(select(Disclosure)).one()
         assert disclosure.status == "sent" and disclosure.opinion == []
         assert disclosure.erased_at is None and disclosure.outcome_id is None
+
+
+def test_a_batch_past_the_copy_threshold_stores_what_one_referral_stores(app, client, auth):
+    """On PostgreSQL a large chunk's disclosures go in by COPY: the rows must be the ones the
+    executemany path writes (JSON columns, NULLs, bytes, times), and open the same way."""
+    from hub.sharing import disclosures
+
+    single = client.post("/api/v1/referrals", json=KENT_REFERRAL, headers=auth("kent-csc"))
+    assert single.status_code == 201
+    results = _batch(client, auth, disclosures.COPY_FROM + 6)
+    assert {r["status"] for r in results} == {201}
+    differ = {"id", "ciphertext", "wrapped_key", "ledger_index", "created_at", "updated_at",
+              "retention_until"}  # fmt: skip
+    with app.app_context():
+        session = db.session()
+        one = session.get_one(Disclosure, single.get_json()["id"])
+        many = session.get_one(Disclosure, results[-1]["id"])
+        columns = [c.key for c in Disclosure.__table__.columns if c.key not in differ]
+        assert {k: getattr(many, k) for k in columns} == {k: getattr(one, k) for k in columns}
+        assert many.ledger_index == results[-1]["ledger_index"]
+    recipient = auth(KENT_REFERRAL["to"])
+    opened = [
+        client.get(f"/api/v1/referrals/{i}", headers=recipient).get_json()
+        for i in (single.get_json()["id"], results[-1]["id"])
+    ]
+    assert opened[0]["data"] == opened[1]["data"] and opened[1]["data"]
