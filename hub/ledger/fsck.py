@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from hub.ledger import merkle, scan, spanpool, store
 from hub.ledger.errors import CorruptStore
+from hub.ledger.spancheck import gc_paused
 from hub.ledger.verify import (
     LedgerCorrupt,
     LedgerReport,
@@ -184,6 +185,18 @@ def run(
     """
     if chunk_size < 2 or chunk_size & (chunk_size - 1):
         raise ValueError("chunk_size must be a power of two")
+    with gc_paused():
+        return _walk(session, verifiers, progress, chunk_size, since, processes)
+
+
+def _walk(
+    session: Session,
+    verifiers: list[NoteVerifier],
+    progress: Callable[[int, int], None] | None,
+    chunk_size: int,
+    since: int,
+    processes: int | None,
+) -> LedgerReport:
     head = store.head_frontier(session)
     if since:
         anchored = _anchor(session, verifiers, since, head.size)

@@ -15,15 +15,34 @@ that a Python-level call per entry could be saved on.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from hub.ledger import merkle, salted, scan
 
 _sha256 = hashlib.sha256
 _NODE_PREFIX = _sha256(b"\x01")  # copied per node: cheaper than building 0x01 || l || r
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while verifying (restored after).
+
+    A chunk is some 100,000 new tuples and bytes objects, none in a reference cycle (they
+    are freed by reference counting), yet each allocation burst triggers collections that
+    walk every live object: measured at about a quarter of the CPU time of a full run.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def entry_leaf(entry: bytes, entry_format: int, salts: bytes | None) -> bytes:

@@ -16,6 +16,7 @@ folds them the same way whatever ran them.
 from __future__ import annotations
 
 import collections
+import gc
 import multiprocessing
 import queue
 import threading
@@ -135,6 +136,7 @@ _worker_reader: scan.ChunkReader | None = None
 
 def _open_worker(source: scan.Source) -> None:
     global _worker_reader
+    gc.disable()  # a worker only verifies spans (see hub.ledger.spancheck.gc_paused)
     _worker_reader = scan.ChunkReader.connect(source)
 
 
