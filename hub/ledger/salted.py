@@ -55,6 +55,7 @@ _encode = json.JSONEncoder(
 _FLAT = rb"\{[^{}\[\]]*+\}|\[[^{}\[\]]*+\]"
 _NESTED = rb"\{(?:[^{}\[\]]++|" + _FLAT + rb")*+\}|\[(?:[^{}\[\]]++|" + _FLAT + rb")*+\]"
 _MEMBER = re.compile(rb'"[^"\\]*+":(?:"[^"\\]*+"|' + _NESTED + rb"|[^,{}\[\]\"]++)")
+MEMBER_FINDALL = _MEMBER.findall  # (entry, 1, len(entry) - 1): the members, in order
 
 
 class MalformedEntry(ValueError):
@@ -97,7 +98,7 @@ def split_members(entry: bytes) -> list[bytes]:
     return members
 
 
-def _salt_cutter(members: int, size: int) -> Callable[[bytes], tuple[bytes, ...]]:
+def salt_cutter(members: int, size: int) -> Callable[[bytes], tuple[bytes, ...]]:
     """Cut ``size`` bytes of salts into ``members`` salts then the decoys, in one C call.
 
     Verification recomputes every stored entry's digests, so the per-salt slicing is done
@@ -123,7 +124,7 @@ def stored_digests(entry: bytes, salts: bytes) -> list[bytes]:
     """Every digest of a stored entry: its members' (``salts`` holds their salts in member
     order), then the decoys stored after them."""
     members = split_members(entry)
-    pieces = _salt_cutter(len(members), len(salts))(salts)
+    pieces = salt_cutter(len(members), len(salts))(salts)
     sha = _sha256
     digests = [sha(salt + member).digest() for salt, member in zip(pieces, members, strict=False)]
     digests += pieces[len(members) :]

@@ -65,12 +65,43 @@ def entry_leaf(entry: bytes, entry_format: int, salts: bytes | None) -> bytes:
 def leaves_of(data: scan.Chunk) -> list[bytes]:
     """Every leaf of the span, recomputed from the entry bytes (and salts)."""
     if data.formats:
-        return [
-            entry_leaf(e, f, s)
-            for e, f, s in zip(data.entries, data.formats, data.salts, strict=True)
-        ]
+        return salted_leaves(data.entries, data.formats, data.salts)
     sha = _sha256
     return [sha(b"\x00" + entry).digest() for entry in data.entries]
+
+
+def salted_leaves(
+    entries: Sequence[bytes], formats: Sequence[int], salts: Sequence[bytes | None]
+) -> list[bytes]:
+    """:func:`entry_leaf` of each row, with the format 2 case inlined.
+
+    A format 2 leaf is some fourteen SHA-256 calls and a member cut, and the Python calls
+    around them (``stored_leaf_input`` -> ``stored_digests`` -> ``split_members`` ...)
+    would add a tenth again; the steps are :mod:`hub.ledger.salted`'s own, in one loop.
+    Any row that is not a well-formed format 2 row goes through :func:`entry_leaf`.
+    """
+    sha, cut_members, cutter = _sha256, salted.MEMBER_FINDALL, salted.salt_cutter
+    out: list[bytes] = []
+    append = out.append
+    for entry, entry_format, salt_bytes in zip(entries, formats, salts, strict=True):
+        if entry_format != salted.FORMAT_SALTED or salt_bytes is None or entry[:1] != b"{":
+            append(entry_leaf(entry, entry_format, salt_bytes))
+            continue
+        members = cut_members(entry, 1, len(entry) - 1)
+        try:
+            pieces = cutter(len(members), len(salt_bytes))(salt_bytes)
+        except salted.MalformedEntry:
+            append(b"")
+            continue
+        if b",".join(members) != entry[1:-1] or entry[-1:] != b"}":
+            append(b"")  # the members do not rejoin: not an entry the hub wrote
+            continue
+        pairs = zip(pieces, members, strict=False)  # the salts; the decoys follow them
+        digests = [sha(salt + member).digest() for salt, member in pairs]
+        digests += pieces[len(members) :]
+        digests.sort()
+        append(sha(b"\x00" + salted.LEAF_INPUT_TAG + b"".join(digests)).digest())
+    return out
 
 
 def parents(below: Sequence[bytes]) -> list[bytes]:
