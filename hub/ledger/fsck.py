@@ -158,10 +158,10 @@ class _Walk:
             raise LedgerCorrupt(index, reason)
 
 
-# One process unless asked: on the loaded 2-core development VM, two worker processes
-# verified 10^6 entries slower than one process with its prefetch thread (README
-# "Performance"). Worker processes see only committed rows, which is all ``hub log verify``
-# ever looks at.
+# One process unless asked (``hub log verify --processes N``): a worker costs a spawned
+# interpreter and its own connection, which pays only on large ledgers and idle cores; with
+# N > 1 this process verifies spans too, so a worker never delays the run by its start-up.
+# Worker processes see only committed rows, which is all ``hub log verify`` ever looks at.
 DEFAULT_PROCESSES = 1
 
 
