@@ -111,8 +111,10 @@ class _Locked:
 
 
 def in_process(session: Session, todo: list[Job], lock: threading.Lock) -> Iterator[SpanResult]:
-    """Every span in this process, in order. ``lock`` guards the session's connection when
-    the reader has to share it (a database another connection cannot open)."""
+    """Every span in this process, in order. On PostgreSQL the reader thread has its own
+    connection, so it sees committed rows only, as worker processes do (``hub log verify``
+    and the health page walk in a fresh read-only session). ``lock`` guards the session's
+    connection when the reader shares it instead (SQLite, read in line)."""
     source = scan.source_of(session)
     own = source is not None and source.postgres and len(todo) > 1
     if own:
