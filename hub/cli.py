@@ -311,7 +311,7 @@ def log() -> None:
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @click.option("--full", is_flag=True, help="everything, not just what the last run left")
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="worker processes, each reading its own chunks")
+              help="processes verifying chunks, this one included (2 on two idle cores)")
 def log_verify(quiet: bool, full: bool, processes: int) -> None:
     """Recompute leaves, subtrees and checkpoints; exit 1 naming the first bad entry.
 

@@ -9,28 +9,25 @@ walk is what actually detects tampering.
 Speed: entries stream in subtree-aligned spans of up to ``chunk_size``
 (:func:`spans`; :class:`hub.ledger.scan.ChunkReader`: the entry bytes and stored leaf hashes,
 plus every level's stored subtree hashes as one blob per level). Each span is checked on its
-own (:func:`check_span`): its leaves and the subtrees inside it are hashed level by level in
-list comprehensions and compared with the stored levels as concatenated blobs; only when a
-blob differs does the check go back row by row, to name the *first* bad index. Spans run in
-this process (on PostgreSQL the next one is read in a thread meanwhile) or in worker
-processes; the coordinator folds their roots together in index order (:class:`_Joiner`,
-which checks each subtree larger than a span), and checks checkpoints and the head row. An
-incremental run starts from the stored subtrees of a signed checkpoint (:func:`_anchor`).
+own (:func:`hub.ledger.spancheck.check_span`): its leaves and the subtrees inside it are
+hashed level by level and compared with the stored levels as concatenated blobs; only when
+a blob differs does the check go back row by row, to name the *first* bad index. Spans run
+in this process or in this process and worker processes (:mod:`hub.ledger.spanpool`); the
+coordinator folds their roots together in index order (:class:`_Joiner`, which checks each
+subtree larger than a span), and checks checkpoints and the head row. An incremental run
+starts from the stored subtrees of a signed checkpoint (:func:`_anchor`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import multiprocessing
-import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from hub.ledger import merkle, salted, scan, store
+from hub.ledger import merkle, scan, spanpool, store
 from hub.ledger.errors import CorruptStore
+from hub.ledger.spancheck import gc_paused
 from hub.ledger.verify import (
     LedgerCorrupt,
     LedgerReport,
@@ -46,107 +43,6 @@ if TYPE_CHECKING:
     from hub.ledger.models import LedgerCheckpoint
 
 _sha256 = hashlib.sha256
-
-
-def entry_leaf(entry: bytes, entry_format: int, salts: bytes | None) -> bytes:
-    """The leaf hash a stored row should have; ``b""`` (matches nothing) if it cannot.
-
-    Format 1: ``SHA-256(0x00 || entry)``. Format 2: over the salted member digests, which
-    also checks the salts fit the entry. A format that disagrees with the salts' presence
-    (a row flipped from one format to the other) can have no valid leaf.
-    """
-    if entry_format == salted.FORMAT_PLAIN and salts is None:
-        return _sha256(b"\x00" + entry).digest()
-    if entry_format == salted.FORMAT_SALTED and salts is not None:
-        try:
-            return _sha256(b"\x00" + salted.stored_leaf_input(entry, salts)).digest()
-        except salted.MalformedEntry:
-            return b""
-    return b""
-
-
-@dataclasses.dataclass
-class SpanResult:
-    """What verifying one span ``[start, stop)`` found, small enough to pass between
-    processes: the hashes of the span's perfect subtrees (``range_refs(start, stop)``), the
-    same for each checkpoint size ending inside the span, and the problems found."""
-
-    start: int
-    stop: int
-    pieces: list[tuple[int, bytes]]
-    cuts: dict[int, list[bytes]]
-    problems: list[tuple[int, str]]
-
-
-class _Lookups(Protocol):
-    def entries(self, start: int, stop: int) -> list[scan.Row]: ...
-
-    def nodes(self, level: int, first: int, last: int) -> dict[int, bytes]: ...
-
-
-def check_span(data: scan.Chunk, cuts: Sequence[int], lookups: _Lookups) -> SpanResult:
-    """Verify one span read by :meth:`hub.ledger.scan.ChunkReader.read`.
-
-    Needs nothing outside the span: leaves are recomputed from the entry bytes and compared
-    with the stored leaf hashes, each level inside the span is hashed from the one below
-    (64-byte slices of the concatenation) and compared with the stored level in one go.
-    ``lookups`` (the slow path) is used only to name the first bad entry or node.
-    """
-    start, stop = data.start, data.stop
-    result = SpanResult(start, stop, [], {}, [])
-    sha = _sha256
-    if data.formats:
-        leaves = [
-            entry_leaf(e, f, s)
-            for e, f, s in zip(data.entries, data.formats, data.salts, strict=True)
-        ]
-    else:
-        leaves = [sha(b"\x00" + entry).digest() for entry in data.entries]
-    below = b"".join(leaves)
-    if not data.complete or len(leaves) != stop - start or below != data.leaf_hashes:
-        result.problems.append(_first_bad_entry(lookups, start, stop))
-        return result
-    levels = [leaves]
-    for level in range(1, (stop - start).bit_length()):
-        hashes = [sha(b"\x01" + below[i : i + 64]).digest() for i in range(0, len(below) - 63, 64)]
-        below = b"".join(hashes)
-        if data.levels.get(level) != below:
-            problem = _first_bad_node(lookups, level, start >> level, hashes)
-            if problem is not None:
-                result.problems.append(problem)
-        levels.append(hashes)
-    result.pieces = [
-        (lv, levels[lv][i - (start >> lv)]) for lv, i in merkle.range_refs(start, stop)
-    ]
-    for size in cuts:
-        refs = merkle.range_refs(start, size)
-        result.cuts[size] = [levels[lv][i - (start >> lv)] for lv, i in refs]
-    return result
-
-
-def _first_bad_node(
-    lookups: _Lookups, level: int, first: int, hashes: list[bytes]
-) -> tuple[int, str] | None:
-    stored = lookups.nodes(level, first, first + len(hashes) - 1)
-    for offset, value in enumerate(hashes):
-        if stored.get(first + offset) != value:
-            state = "missing" if first + offset not in stored else "wrong"
-            where = f"(level {level}, index {first + offset})"
-            return (first + offset) << level, f"stored subtree hash {where} is {state}"
-    return None
-
-
-def _first_bad_entry(lookups: _Lookups, start: int, stop: int) -> tuple[int, str]:
-    """The slow, exact path: name the first missing or altered entry in the span."""
-    position = start
-    for index, blob, stored, entry_format, salts in lookups.entries(start, stop):
-        if index != position:
-            break
-        salts = None if salts is None else bytes(salts)
-        if entry_leaf(bytes(blob), entry_format, salts) != bytes(stored):
-            return position, "entry does not match its stored leaf hash (entry edited)"
-        position += 1
-    return position, "entry is missing"
 
 
 def spans(begin: int, end: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -262,134 +158,10 @@ class _Walk:
             raise LedgerCorrupt(index, reason)
 
 
-class _Prefetch:
-    """Read span ``k + 1`` in a thread while the caller hashes span ``k`` (in-process runs).
-
-    On PostgreSQL the reader spends its time waiting for the server (with the GIL
-    released), so reading overlaps hashing on a second core. SQLite reads row by row with
-    the GIL dropped and re-taken per row, which a hashing thread would starve, so it reads
-    in line. ``lock`` is held around every use of the connection by either thread.
-    """
-
-    def __init__(
-        self,
-        read: Callable[[int, int], scan.Chunk],
-        todo: list[tuple[int, int]],
-        lock: threading.Lock,
-        threaded: bool,
-    ) -> None:
-        self.read, self.todo, self.lock, self.threaded = read, todo, lock, threaded
-        self.queue: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
-
-    def __iter__(self) -> Iterator[scan.Chunk]:
-        if not self.threaded or len(self.todo) < 2:
-            for start, stop in self.todo:
-                with self.lock:
-                    chunk = self.read(start, stop)
-                yield chunk
-            return
-        self.thread = threading.Thread(target=self._run, name="ledger-verify-reader", daemon=True)
-        self.thread.start()
-        for _ in self.todo:
-            kind, value = self.queue.get()
-            if kind == "error":
-                raise value  # type: ignore[misc]
-            yield value  # type: ignore[misc]
-
-    def _run(self) -> None:
-        try:
-            for start, stop in self.todo:
-                if self.stopping.is_set():
-                    return
-                with self.lock:
-                    item: tuple[str, object] = ("chunk", self.read(start, stop))
-                self._put(item)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            self._put(("error", exc))
-
-    def _put(self, item: tuple[str, object]) -> None:
-        while not self.stopping.is_set():
-            try:
-                self.queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def close(self) -> None:
-        """Stop the reader and wait for it, so the connection is the caller's again."""
-        self.stopping.set()
-        if self.thread is not None:
-            self.thread.join()
-
-
-class _Locked:
-    """The slow-path lookups on the shared connection, under the prefetch lock."""
-
-    def __init__(self, reader: scan.ChunkReader, lock: threading.Lock) -> None:
-        self.reader, self.lock = reader, lock
-
-    def entries(self, start: int, stop: int) -> list[scan.Row]:
-        with self.lock:
-            return self.reader.entries(start, stop)
-
-    def nodes(self, level: int, first: int, last: int) -> dict[int, bytes]:
-        with self.lock:
-            return self.reader.nodes(level, first, last)
-
-
-def _in_process(
-    session: Session, todo: list[tuple[int, int, tuple[int, ...]]], lock: threading.Lock
-) -> Iterator[SpanResult]:
-    reader = scan.ChunkReader.for_session(session)
-    lookups = _Locked(reader, lock)
-    prefetch = _Prefetch(reader.read, [(a, b) for a, b, _ in todo], lock, reader.postgres)
-    try:
-        for data, (_, _, cuts) in zip(prefetch, todo, strict=True):
-            yield check_span(data, cuts, lookups)
-    finally:
-        prefetch.close()
-
-
-_worker_reader: scan.ChunkReader | None = None
-
-
-def _open_worker(source: scan.Source) -> None:
-    global _worker_reader
-    _worker_reader = scan.ChunkReader.connect(source)
-
-
-def _worker_span(job: tuple[int, int, tuple[int, ...]]) -> SpanResult:
-    start, stop, cuts = job
-    assert _worker_reader is not None  # noqa: S101 - set by the pool's initializer
-    return check_span(_worker_reader.read(start, stop), cuts, _worker_reader)
-
-
-def _in_processes(
-    source: scan.Source, todo: list[tuple[int, int, tuple[int, ...]]], processes: int
-) -> Iterator[SpanResult]:
-    """Spans verified by ``processes`` worker processes, results yielded in index order.
-
-    Workers are spawned (not forked: the caller may hold threads and pooled connections)
-    and each opens its own read-only connection.
-    """
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(processes, mp_context=context, initializer=_open_worker,
-                             initargs=(source,)) as pool:  # fmt: skip
-        futures = [pool.submit(_worker_span, job) for job in todo]
-        try:
-            for future in futures:
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
-
-
-# One process unless asked: on the loaded 2-core development VM, two worker processes
-# verified 10^6 entries slower than one process with its prefetch thread (README
-# "Performance"). Worker processes see only committed rows, which is all ``hub log verify``
-# ever looks at.
+# One process unless asked (``hub log verify --processes N``): a worker costs a spawned
+# interpreter and its own connection, which pays only on large ledgers and idle cores; with
+# N > 1 this process verifies spans too, so a worker never delays the run by its start-up.
+# Worker processes see only committed rows, which is all ``hub log verify`` ever looks at.
 DEFAULT_PROCESSES = 1
 
 
@@ -413,6 +185,18 @@ def run(
     """
     if chunk_size < 2 or chunk_size & (chunk_size - 1):
         raise ValueError("chunk_size must be a power of two")
+    with gc_paused():
+        return _walk(session, verifiers, progress, chunk_size, since, processes)
+
+
+def _walk(
+    session: Session,
+    verifiers: list[NoteVerifier],
+    progress: Callable[[int, int], None] | None,
+    chunk_size: int,
+    since: int,
+    processes: int | None,
+) -> LedgerReport:
     head = store.head_frontier(session)
     if since:
         anchored = _anchor(session, verifiers, since, head.size)
@@ -434,9 +218,9 @@ def run(
     workers = DEFAULT_PROCESSES if processes is None else processes
     source = scan.source_of(session) if workers > 1 and len(todo) > 1 else None
     if source is not None:
-        results = _in_processes(source, todo, workers)
+        results = spanpool.shared(session, source, todo, workers)
     else:
-        results = _in_process(session, todo, walk.lock)
+        results = spanpool.in_process(session, todo, walk.lock)
     try:
         for result in results:
             walk.problems.extend(result.problems)

@@ -30,7 +30,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+import struct
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 FORMAT_PLAIN = 1
@@ -54,6 +55,7 @@ _encode = json.JSONEncoder(
 _FLAT = rb"\{[^{}\[\]]*+\}|\[[^{}\[\]]*+\]"
 _NESTED = rb"\{(?:[^{}\[\]]++|" + _FLAT + rb")*+\}|\[(?:[^{}\[\]]++|" + _FLAT + rb")*+\]"
 _MEMBER = re.compile(rb'"[^"\\]*+":(?:"[^"\\]*+"|' + _NESTED + rb"|[^,{}\[\]\"]++)")
+MEMBER_FINDALL = _MEMBER.findall  # (entry, 1, len(entry) - 1): the members, in order
 
 
 class MalformedEntry(ValueError):
@@ -96,16 +98,36 @@ def split_members(entry: bytes) -> list[bytes]:
     return members
 
 
+def salt_cutter(members: int, size: int) -> Callable[[bytes], tuple[bytes, ...]]:
+    """Cut ``size`` bytes of salts into ``members`` salts then the decoys, in one C call.
+
+    Verification recomputes every stored entry's digests, so the per-salt slicing is done
+    by a :class:`struct.Struct` made once per shape (an event type has one or a few).
+    """
+    key = (members, size)
+    cutter = _CUTTERS.get(key)
+    if cutter is None:
+        cut = members * SALT_SIZE
+        if size < cut or (size - cut) % DIGEST_SIZE:
+            raise MalformedEntry("salts do not fit the entry")
+        if len(_CUTTERS) >= 256:  # shapes come from stored (possibly altered) rows
+            _CUTTERS.clear()
+        layout = f"{SALT_SIZE}s" * members + f"{DIGEST_SIZE}s" * ((size - cut) // DIGEST_SIZE)
+        cutter = _CUTTERS[key] = struct.Struct(layout).unpack
+    return cutter
+
+
+_CUTTERS: dict[tuple[int, int], Callable[[bytes], tuple[bytes, ...]]] = {}
+
+
 def stored_digests(entry: bytes, salts: bytes) -> list[bytes]:
     """Every digest of a stored entry: its members' (``salts`` holds their salts in member
     order), then the decoys stored after them."""
     members = split_members(entry)
-    cut = len(members) * SALT_SIZE
-    if len(salts) < cut or (len(salts) - cut) % DIGEST_SIZE:
-        raise MalformedEntry("salts do not fit the entry")
-    sha, size = _sha256, SALT_SIZE
-    digests = [sha(salts[i * size : i * size + size] + m).digest() for i, m in enumerate(members)]
-    digests += [salts[i : i + DIGEST_SIZE] for i in range(cut, len(salts), DIGEST_SIZE)]
+    pieces = salt_cutter(len(members), len(salts))(salts)
+    sha = _sha256
+    digests = [sha(salt + member).digest() for salt, member in zip(pieces, members, strict=False)]
+    digests += pieces[len(members) :]
     return digests
 
 

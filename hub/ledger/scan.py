@@ -153,13 +153,14 @@ class ChunkReader:
                 "WHERE idx >= ? AND idx < ?",
                 (start, stop),
             )
-            indexes = [row[0] for row in rows]
-            if indexes != list(range(start, stop)):
+            expected = tuple(range(start, stop))
+            columns = _columns(rows, 5)
+            if columns[0] != expected:
                 rows.sort(key=_first)
-                indexes = [row[0] for row in rows]
-            complete = indexes == list(range(start, stop))
-            entries = [row[1] for row in rows]
-            leaf_hashes = b"".join([row[2] for row in rows])
+                columns = _columns(rows, 5)
+            complete = columns[0] == expected
+            entries = list(columns[1])
+            leaf_hashes = b"".join(columns[2])
             blobs: dict[int, bytes] = {}
             if levels:
                 sql = " UNION ALL ".join(
@@ -171,7 +172,8 @@ class ChunkReader:
                 blobs = {
                     lv: bytes(b) if b is not None else b"" for lv, b in self._rows(sql, params)
                 }
-            return Chunk(start, stop, complete, entries, leaf_hashes, blobs, *_formats(rows, 3))
+            formats, salts = _formats(columns[3], columns[4])
+            return Chunk(start, stop, complete, entries, leaf_hashes, blobs, formats, salts)
         # SQLite: idx is the rowid, so ORDER BY is free and, with the primary key, exactly
         # ``count`` rows in the range means exactly the indexes [start, stop) in order.
         rows = self._rows(
@@ -179,8 +181,9 @@ class ChunkReader:
             "WHERE idx >= ? AND idx < ? ORDER BY idx",
             (start, stop),
         )
-        entries = [row[0] for row in rows]
-        leaf_hashes = b"".join([row[1] for row in rows])
+        columns = _columns(rows, 4)
+        entries = list(columns[0])
+        leaf_hashes = b"".join(columns[1])
         blobs = {}
         for level in levels:
             hashes = self._rows(
@@ -189,17 +192,23 @@ class ChunkReader:
                 (level, start >> level, stop >> level),
             )
             blobs[level] = b"".join([row[0] for row in hashes])
-        chunk = Chunk(start, stop, len(rows) == count, entries, leaf_hashes, blobs)
-        chunk.formats, chunk.salts = _formats(rows, 2)
-        return chunk
+        formats, salts = _formats(columns[2], columns[3])
+        return Chunk(start, stop, len(rows) == count, entries, leaf_hashes, blobs, formats, salts)
 
 
-def _formats(rows: list[tuple[Any, ...]], at: int) -> tuple[list[int], list[bytes | None]]:
-    """Formats and salts from column ``at`` on, or two empty lists if all are format 1."""
-    formats = [row[at] for row in rows]
-    if all(f == 1 for f in formats) and all(row[at + 1] is None for row in rows):
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
+    """The rows transposed into ``width`` columns (one C-level pass, no per-row Python)."""
+    return list(zip(*rows, strict=True)) if rows else [()] * width
+
+
+def _formats(
+    formats: tuple[int, ...], salts: tuple[bytes | None, ...]
+) -> tuple[list[int], list[bytes | None]]:
+    """Formats and salts as lists, or two empty lists if all rows are format 1 without salts
+    (counted in C: this runs for every entry)."""
+    if formats.count(1) == len(formats) and salts.count(None) == len(salts):
         return [], []
-    return formats, [None if row[at + 1] is None else bytes(row[at + 1]) for row in rows]
+    return list(formats), [None if s is None else bytes(s) for s in salts]
 
 
 def nodes_at_level(session: Session, level: int, first: int, last: int) -> dict[int, bytes]:
