@@ -6,9 +6,11 @@ one. A request gets one session (``hub.db.session()``), closed at teardown.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -157,6 +159,32 @@ def _current_session() -> Session | None:
     from flask import g
 
     return g.get("db_session") if g else None
+
+
+@contextlib.contextmanager
+def driver_errors(session: Session) -> Iterator[None]:
+    """Statements sent below SQLAlchemy (psycopg or sqlite3 cursors) fail as SQLAlchemy's do.
+
+    A lock or statement timeout then answers 503 like any other database wait
+    (:data:`UNAVAILABLE_ERRORS`), and a lost connection is invalidated, never handed out
+    again, and retried once (:func:`retry_once_on_disconnect`).
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+        if lost:
+            connection.invalidate(error)
+        raise sa_exc.DBAPIError.instance(
+            None,
+            None,
+            error,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ) from error
 
 
 def _md5(value: str | None) -> str | None:

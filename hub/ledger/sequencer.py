@@ -48,7 +48,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from hub import metrics
-from hub.db import utcnow
+from hub.db import driver_errors, utcnow
 from hub.ledger import batch_pg, merkle, projection
 from hub.ledger.models import (
     HEAD_ID,
@@ -121,10 +121,15 @@ def sequence_pending(
     a checkpoint may have when the batch commits, so a receipt knows without a query
     whether one covers its entry.
     """
-    from hub.ledger import store
-
     if not locked:
         lock(session)
+    with driver_errors(session):  # some of the batch's statements are sent at the driver
+        return _sequence_locked(session, limit)
+
+
+def _sequence_locked(session: Session, limit: int) -> dict[int, int]:
+    from hub.ledger import store
+
     started = time.perf_counter()  # the batch's own time, not the wait for the lock
     raw = _postgres_connection(session)
     head = None if raw is None else batch_pg.lock_head(raw)

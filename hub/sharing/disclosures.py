@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
 
-from hub.db import utcnow
+from hub.db import driver_errors, utcnow
 from hub.ledger import store
 from hub.ledger.events import check_field_names, draft_event, payload_digest
 from hub.ledger.models import LedgerEntry
@@ -251,7 +251,8 @@ def _insert_disclosures(session: Session, disclosures: list[Disclosure]) -> None
         session.flush()  # rows the disclosures refer to (an alert) go first
     connection = session.connection()
     if connection.dialect.name == "postgresql" and len(disclosures) >= COPY_FROM:
-        _copy_disclosures(connection.connection.driver_connection, disclosures)
+        with driver_errors(session):
+            _copy_disclosures(connection.connection.driver_connection, disclosures)
     else:
         session.execute(insert(_disclosures), [_row(disclosure) for disclosure in disclosures])
     for disclosure in disclosures:
