@@ -27,6 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ledger import open_backend, template_events  # noqa: E402
+from hub import metrics  # noqa: E402
 from hub.db import make_sessionmaker  # noqa: E402
 from hub.ledger import sequencer, settling, store  # noqa: E402
 
@@ -36,8 +37,8 @@ WRITERS = (1, 2, 4, 8)
 def closed_loop(maker: Any, writers: int, seconds: float, deferred: bool) -> dict[str, float]:
     """``writers`` threads appending one event per transaction for ``seconds``."""
     batches: list[int] = []
-    original = sequencer._record_batch
-    sequencer._record_batch = lambda size, _s: batches.append(size)  # type: ignore[assignment]
+    original = metrics.record_sequencer_batch
+    metrics.record_sequencer_batch = lambda size, _s: batches.append(size)  # type: ignore[assignment]
     latencies: list[float] = []
     done = [0]
     lock = threading.Lock()
@@ -64,7 +65,7 @@ def closed_loop(maker: Any, writers: int, seconds: float, deferred: bool) -> dic
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - start
-    sequencer._record_batch = original  # type: ignore[assignment]
+    metrics.record_sequencer_batch = original
     latencies.sort()
     return {
         "per_s": done[0] / wall,
