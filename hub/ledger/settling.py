@@ -15,8 +15,8 @@ whichever follower gets it first. The wait is bounded (:class:`SequencingDelayed
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Collection, Sequence
+from typing import cast
 
 import structlog
 from sqlalchemy import Table, func, select, text
@@ -147,7 +147,7 @@ def _await_leader(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": LOCK_KEY})
 
 
-def _indexes(session: Session, ids: set[int] | Any) -> dict[int, int]:
+def _indexes(session: Session, ids: Collection[int]) -> dict[int, int]:
     """The indexes of those of ``ids`` already sequenced, with the latest checkpoint's size
     (kept as :data:`CHECKPOINTED` for the receipt) in the same statement."""
     if not ids:

@@ -15,14 +15,13 @@ import threading
 from collections import OrderedDict
 
 from hub.counters import Stamp
-from hub.db import utcnow
-from hub.oauth.models import AccessToken
+from hub.oauth.models import AccessToken, TokenMethods
 
 CACHE_SIZE = 4096
 
 
 @dataclasses.dataclass(frozen=True)
-class CachedToken:
+class CachedToken(TokenMethods):
     """What authlib and the views read of a token (the authlib TokenMixin methods)."""
 
     client_id: str
@@ -34,24 +33,6 @@ class CachedToken:
     @classmethod
     def of(cls, row: AccessToken) -> CachedToken:
         return cls(row.client_id, row.scope, row.issued_at, row.expires_at, row.revoked_at)
-
-    def check_client(self, client: object) -> bool:
-        return getattr(client, "client_id", None) == self.client_id
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        return int((self.expires_at - self.issued_at).total_seconds())
-
-    def is_expired(self) -> bool:
-        return utcnow() >= self.expires_at
-
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
-    def get_client_id(self) -> str:
-        return self.client_id
 
 
 class TokenCache:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from typing import TYPE_CHECKING
 
 from authlib.oauth2.rfc6749 import TokenMixin
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
@@ -20,21 +21,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class AccessToken(Base, TokenMixin):  # type: ignore[misc]
-    """An opaque access token issued to a partner's client, stored as a hash."""
+class TokenMethods(TokenMixin):  # type: ignore[misc]
+    """authlib's TokenMixin from the token's fields: shared by the row and its cached copy
+    (:class:`hub.oauth.cache.CachedToken`)."""
 
-    __tablename__ = "oauth_tokens"
-    __table_args__ = (Index("ix_oauth_tokens_expires_at", "expires_at"),)
+    if TYPE_CHECKING:  # the fields each class defines (mapped columns, dataclass fields)
+        client_id: str
+        scope: str
+        issued_at: dt.datetime
+        expires_at: dt.datetime
+        revoked_at: dt.datetime | None
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
-    scope: Mapped[str] = mapped_column(String(500))
-    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
-
-    # -- authlib TokenMixin --------------------------------------------------------------
     def check_client(self, client: object) -> bool:
         return getattr(client, "client_id", None) == self.client_id
 
@@ -52,6 +49,22 @@ class AccessToken(Base, TokenMixin):  # type: ignore[misc]
 
     def get_client_id(self) -> str:
         return self.client_id
+
+
+class AccessToken(Base, TokenMethods):
+    """An opaque access token issued to a partner's client, stored as a hash."""
+
+    __tablename__ = "oauth_tokens"
+    __table_args__ = (Index("ix_oauth_tokens_expires_at", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    scope: Mapped[str] = mapped_column(String(500))
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+
 
 
 class UsedAssertion(Base):
