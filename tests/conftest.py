@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from hub import create_app, db, schema
@@ -122,6 +122,21 @@ def app(settings: Settings) -> Iterator[Flask]:
     app.config["TESTING"] = True
     yield app
     app.extensions["hub.engine"].dispose()
+
+
+@pytest.fixture
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement the app's engine sends through SQLAlchemy, in order (statements
+    the sequencer batch sends at the driver are not among them)."""
+    sent: list[str] = []
+
+    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    engine = app.extensions["hub.engine"]
+    event.listen(engine, "before_cursor_execute", _record)
+    yield sent
+    event.remove(engine, "before_cursor_execute", _record)
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from hub.oauth.cache import TOKENS
 from tests.conftest import PROJECT, client_assertion
@@ -33,20 +32,6 @@ def _empty_cache() -> Iterator[None]:
     TOKENS.clear()
     yield
     TOKENS.clear()
-
-
-@pytest.fixture
-def statements(app) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine sends, in order."""
-    sent: list[str] = []
-
-    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    engine = app.extensions["hub.engine"]
-    event.listen(engine, "before_cursor_execute", _record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", _record)
 
 
 def _revoke_form(partner_id: str, token: str) -> dict[str, str]:

@@ -3,12 +3,6 @@ as the ones read one at a time (issue 13: 4 ms and ~4 queries per item before)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-from sqlalchemy import event
-
 from hub import db
 from hub.ledger import verify
 from hub.ledger.access import Reader
@@ -17,19 +11,6 @@ from hub.ledger.service import receipt
 from tests.sharing.conftest import KENT_REFERRAL
 
 RECIPIENT = "kent-syv-provider"
-
-
-@pytest.fixture
-def statements(app) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    engine = app.extensions["hub.engine"]
-    event.listen(engine, "before_cursor_execute", _record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", _record)
 
 
 def _send(client, auth, count: int) -> None:

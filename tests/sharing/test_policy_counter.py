@@ -6,11 +6,10 @@ with psql would) must change the very next decision; ``hub sync`` bumps the coun
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from hub import counters, db
 from hub.agreements.services import live_policy
@@ -29,19 +28,6 @@ def policy_now(app, demo_partners):
             return policy
 
     return _read
-
-
-@pytest.fixture
-def statements(app) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    engine = app.extensions["hub.engine"]
-    event.listen(engine, "before_cursor_execute", _record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", _record)
 
 
 def test_an_unchanged_database_reuses_the_policy_in_one_read(policy_now, statements):
