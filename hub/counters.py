@@ -26,7 +26,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Integer, String, Table, even
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
-from hub.db import Base
+from hub.db import Base, on_postgres, pg_cursor
 
 ROW_ID = 1
 
@@ -65,12 +65,24 @@ _SELECT = select(_table.c.epoch, _table.c.policy, _table.c.credentials).where(
 )
 
 
+_PG_SELECT = "SELECT epoch, policy, credentials FROM change_counters WHERE id = %s"
+
+
 def read(session: Session) -> Counters | None:
-    """The counters as this transaction sees them, or ``None`` if the row is missing."""
-    row = session.execute(_SELECT).one_or_none()
+    """The counters as this transaction sees them, or ``None`` if the row is missing.
+
+    Every request reads them, so on PostgreSQL it is a constant text at the driver.
+    """
+    if on_postgres(session):
+        with pg_cursor(session) as cursor:
+            cursor.execute(_PG_SELECT, (ROW_ID,))
+            row = cursor.fetchone()
+    else:
+        row = session.execute(_SELECT).one_or_none()
     if row is None:
         return None
-    return Counters(Stamp(row.epoch, row.policy), Stamp(row.epoch, row.credentials))
+    epoch, policy, credentials = row
+    return Counters(Stamp(epoch, policy), Stamp(epoch, credentials))
 
 
 def current(session: Session) -> Counters | None:
@@ -88,6 +100,11 @@ def current(session: Session) -> Counters | None:
         return None
     counters = session.info[_MEMO] = read(session)
     return counters
+
+
+def note_write(session: Session) -> None:
+    """Record that this transaction wrote at the driver (where no ORM event sees it)."""
+    session.info[_WROTE] = True
 
 
 @event.listens_for(Session, "after_flush")

@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -185,6 +185,44 @@ def driver_errors(session: Session) -> Iterator[None]:
             connection_invalidated=lost,
             dialect=dialect,
         ) from error
+
+
+def on_postgres(session: Session) -> bool:
+    """True when ``session`` talks to PostgreSQL (where the hot path speaks to psycopg)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@contextlib.contextmanager
+def pg_cursor(session: Session) -> Iterator[Any]:
+    """A psycopg cursor in this session's transaction, failing as SQLAlchemy would.
+
+    For the referral's hot path on PostgreSQL: a constant text sent by psycopg costs a
+    third of the CPU of the same statement through SQLAlchemy (building, compiling and
+    coercing it, setting up its result), and a referral sends a dozen. Wrapped in
+    :func:`driver_errors`, so timeouts and lost connections behave as elsewhere.
+    """
+    raw = session.connection().connection.driver_connection
+    with driver_errors(session), raw.cursor() as cursor:  # type: ignore[union-attr]
+        yield cursor
+
+
+def execute_rows(cursor: Any, statement: str, rows: Sequence[Any]) -> list[Any]:
+    """Run ``statement`` once per row on a psycopg cursor; the first row each returned.
+
+    One row (a referral) is a plain execute: psycopg's ``executemany`` enters pipeline mode
+    even for one, which costs more CPU than it saves.
+    """
+    returning = "RETURNING" in statement
+    if len(rows) == 1:
+        cursor.execute(statement, rows[0])
+        return [cursor.fetchone()] if returning else []
+    cursor.executemany(statement, rows, returning=returning)
+    if not returning:
+        return []
+    results = [cursor.fetchone()]
+    while cursor.nextset():
+        results.append(cursor.fetchone())
+    return results
 
 
 def _md5(value: str | None) -> str | None:

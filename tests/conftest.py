@@ -124,19 +124,53 @@ def app(settings: Settings) -> Iterator[Flask]:
     app.extensions["hub.engine"].dispose()
 
 
-@pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine sends through SQLAlchemy, in order (statements
-    the sequencer batch sends at the driver are not among them)."""
-    sent: list[str] = []
+_CURSOR_METHODS = {"execute": False, "executemany": True, "copy": False}
 
-    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
 
+def record_statements(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, sink: Callable[[str, bool], None]
+) -> Callable[[], None]:
+    """Call ``sink(statement, many)`` for every SQL statement the app sends; returns the
+    function that stops recording.
+
+    On PostgreSQL at the psycopg cursor, so the statements the hot path sends below
+    SQLAlchemy count as surely as SQLAlchemy's; on SQLite at SQLAlchemy's cursor events
+    (every statement goes through SQLAlchemy there but the audit projection's).
+    """
     engine = app.extensions["hub.engine"]
+    if engine.dialect.name == "postgresql":
+        import psycopg
+
+        originals = {name: getattr(psycopg.Cursor, name) for name in _CURSOR_METHODS}
+        for name, many in _CURSOR_METHODS.items():
+
+            def recording(self: Any, query: Any, *args: Any, _o: Any = originals[name],
+                          _many: bool = many, **kwargs: Any) -> Any:  # fmt: skip
+                sink(query if isinstance(query, str) else str(query), _many)
+                return _o(self, query, *args, **kwargs)
+
+            monkeypatch.setattr(psycopg.Cursor, name, recording)
+
+        def stop() -> None:
+            for name, original in originals.items():
+                setattr(psycopg.Cursor, name, original)
+
+        return stop
+
+    def _record(_conn: Any, _cursor: Any, statement: str, _p: Any, _c: Any, many: bool) -> None:
+        sink(statement, many)
+
     event.listen(engine, "before_cursor_execute", _record)
+    return lambda: event.remove(engine, "before_cursor_execute", _record)
+
+
+@pytest.fixture
+def statements(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every SQL statement the app's engine sends, in order (:func:`record_statements`)."""
+    sent: list[str] = []
+    stop = record_statements(app, monkeypatch, lambda statement, _many: sent.append(statement))
     yield sent
-    event.remove(engine, "before_cursor_execute", _record)
+    stop()
 
 
 @pytest.fixture

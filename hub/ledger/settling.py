@@ -23,6 +23,7 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from hub.db import on_postgres, pg_cursor
 from hub.errors import HubError
 from hub.ledger.models import LedgerCheckpoint, LedgerEntry
 from hub.ledger.sequencer import CHECKPOINTED, LOCK_KEY, config_for, lock, sequence_pending
@@ -55,13 +56,15 @@ def try_lock(session: Session) -> bool:
     record, so waiting for a flush of its own would cost a disk sync and protect nothing.
     SQLite: ``BEGIN IMMEDIATE`` already holds the database write lock, so always True.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not on_postgres(session):
         return True
-    return bool(session.execute(_TRY_LOCK, {"key": LOCK_KEY}).scalar_one())
+    with pg_cursor(session) as cursor:
+        cursor.execute(_TRY_LOCK, (LOCK_KEY,))
+        return bool(cursor.fetchone()[0])
 
 
-_TRY_LOCK = text(
-    "SELECT CASE WHEN pg_try_advisory_xact_lock(:key) THEN true "
+_TRY_LOCK = (
+    "SELECT CASE WHEN pg_try_advisory_xact_lock(%s) THEN true "
     "ELSE set_config('synchronous_commit', 'off', true) IS NULL END"
 )
 

@@ -17,7 +17,8 @@ from sqlalchemy import Table, func, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hub.db import utcnow
+from hub.counters import note_write
+from hub.db import execute_rows, pg_cursor, utcnow
 from hub.ledger import merkle, salted
 from hub.ledger.errors import CorruptStore, IndexOutOfRange
 from hub.ledger.events import PUBLIC_TYPES, member_slots, validate_event
@@ -164,7 +165,12 @@ def _insert_unsequenced(session: Session, rows: list[dict[str, object]]) -> list
     database write lock (``BEGIN IMMEDIATE``) and the table is AUTOINCREMENT, so the rows
     got consecutive ids ending at ``last_insert_rowid()``.
     """
-    if session.get_bind().dialect.name != "sqlite":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) <= _DRIVER_ROWS:
+        note_write(session)  # constant text at the driver: the request's hot path
+        with pg_cursor(session) as cursor:
+            return [int(row[0]) for row in execute_rows(cursor, _PG_INSERT_UNSEQUENCED, rows)]
+    if dialect != "sqlite":
         return list(
             session.scalars(
                 insert(_unsequenced).returning(_unsequenced.c.id, sort_by_parameter_order=True),
@@ -174,6 +180,17 @@ def _insert_unsequenced(session: Session, rows: list[dict[str, object]]) -> list
     session.execute(insert(_unsequenced), rows)
     last = int(session.execute(text("SELECT last_insert_rowid()")).scalar_one())
     return list(range(last - len(rows) + 1, last + 1))
+
+
+# Up to this many rows (a referral, a small batch) PostgreSQL gets the unsequenced rows at
+# the driver, one INSERT .. RETURNING each; a larger batch goes through SQLAlchemy's
+# insertmanyvalues (multi-row INSERTs, ids in parameter order).
+_DRIVER_ROWS = 16
+_PG_INSERT_UNSEQUENCED = (
+    "INSERT INTO ledger_unsequenced (entry, format, salts, leaf_hash, created_at, release) "
+    "VALUES (%(entry)s, %(format)s, %(salts)s, %(leaf_hash)s, %(created_at)s, %(release)s) "
+    "RETURNING id"
+)
 
 
 def tree_size(session: Session) -> int:

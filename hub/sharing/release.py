@@ -6,17 +6,18 @@ item: nobody can see it. The sequencer batch that gives its entry an index calls
 puts the disclosure in the recipient's inbox and, for a webhook, the outbox. So the inbox
 ``seq`` follows sequencing order and an inbox cursor never skips an item released later.
 
-A batch may carry thousands of disclosures, so this is a constant number of statements
-(SQLAlchemy Core, no unit-of-work flush): one UPDATE sets their indexes and returns their
-recipients, kinds and the recipients' webhooks; one INSERT puts them in the inboxes; one
-more inserts the outbox rows when a recipient takes webhooks.
+A batch may carry thousands of disclosures, so this is a constant number of statements,
+none through the unit of work. On PostgreSQL one statement at the driver sets their
+indexes, puts them in the inboxes and returns their recipients and the recipients'
+webhooks; on SQLite a read, an UPDATE and an INSERT do the same. One more statement inserts
+the outbox rows when a recipient takes webhooks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, NamedTuple, TypeGuard, cast
+from typing import NamedTuple, TypeGuard, cast
 
 from sqlalchemy import (
     Table,
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from hub.db import on_postgres, pg_cursor
 from hub.delivery.outbox import enqueue_many
 from hub.partners.models import Partner
 from hub.sharing.models import Disclosure, InboxItem, new_id
@@ -45,65 +47,83 @@ def released(disclosure: Disclosure | None) -> TypeGuard[Disclosure]:
 
 def release_disclosures(session: Session, refs: Sequence[tuple[str, int]]) -> None:
     """Give each disclosure its ledger index and deliver it (inside the sequencer batch)."""
-    found = _set_indexes(session, refs)
+    item_ids = [new_id() for _ in refs]
+    if on_postgres(session):
+        found = _release_postgres(session, refs, item_ids)
+    else:
+        found = _release_sqlite(session, refs, item_ids)
     if len(found) != len(refs):  # fail closed: the batch rolls back, nothing is released
         raise LookupError(f"{len(refs) - len(found)} disclosure(s) to release are missing")
+    identity_map = session.identity_map
     for ref, index in refs:  # loaded objects (an inline append's caller) see the index too
-        loaded = session.identity_map.get(identity_key(Disclosure, ref))
+        loaded = identity_map.get(identity_key(Disclosure, ref))
         if loaded is not None:
             set_committed_value(loaded, "ledger_index", index)
-    items = []
-    for ref, _index in refs:  # sequencing order, so inbox order follows the ledger
-        row = found[ref]
-        items.append(
-            {
-                "id": new_id(),
-                "recipient_id": row.recipient_id,
-                "disclosure_id": ref,
-                "kind": row.kind,
-                "created_at": row.created_at,
-            }
-        )
-    session.execute(insert(_inbox_items), items)
     webhooks = {row.recipient_id: row.webhook_url for row in found.values()}
-    enqueue_many(session, [(item["recipient_id"], item["id"]) for item in items], webhooks)
+    deliveries = [
+        (found[ref].recipient_id, item) for (ref, _), item in zip(refs, item_ids, strict=True)
+    ]
+    enqueue_many(session, deliveries, webhooks)
 
 
-def _set_indexes(session: Session, refs: Sequence[tuple[str, int]]) -> dict[str, Any]:
-    """Set each disclosure's index; its id, recipient, kind, time and recipient's webhook.
+def _release_postgres(
+    session: Session, refs: Sequence[tuple[str, int]], item_ids: list[str]
+) -> dict[str, _Released]:
+    """One statement at the driver, whatever the batch's size: set the indexes, put the
+    items in the inboxes in sequencing order, and return what the outbox needs."""
+    with pg_cursor(session) as cursor:
+        cursor.execute(
+            _PG_RELEASE,
+            ([ref for ref, _ in refs], [index for _, index in refs], item_ids),
+        )
+        return {row[0]: _Released(*row) for row in cursor.fetchall()}
 
-    PostgreSQL: one ``UPDATE .. FROM unnest(..) .. RETURNING`` at the driver. SQLite's
-    RETURNING cannot name a joined table, so there: one read, then one executemany UPDATE.
-    """
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        raw: Any = connection.connection.driver_connection
-        with raw.cursor() as cursor:
-            cursor.execute(
-                _PG_RELEASE, ([ref for ref, _ in refs], [index for _, index in refs])
-            )
-            return {row[0]: _Released(*row) for row in cursor.fetchall()}
+
+def _release_sqlite(
+    session: Session, refs: Sequence[tuple[str, int]], item_ids: list[str]
+) -> dict[str, _Released]:
+    """SQLite's RETURNING cannot name a joined table: one read, one executemany UPDATE,
+    one INSERT of the inbox items in sequencing order."""
     read = select(*_RETURNED).where(
         _disclosures.c.id.in_([ref for ref, _ in refs]),
         _partners.c.id == _disclosures.c.recipient_id,
     )
-    found = {row.id: row for row in session.execute(read)}
+    found = {row.id: _Released(*row) for row in session.execute(read)}
     session.execute(
         update(_disclosures)
         .where(_disclosures.c.id == bindparam("ref"))
         .values(ledger_index=bindparam("index")),
         [{"ref": ref, "index": index} for ref, index in refs],
     )
+    if len(found) == len(refs):
+        items = [
+            {
+                "id": item_id,
+                "recipient_id": found[ref].recipient_id,
+                "disclosure_id": ref,
+                "kind": found[ref].kind,
+                "created_at": found[ref].created_at,
+            }
+            for (ref, _index), item_id in zip(refs, item_ids, strict=True)
+        ]
+        session.execute(insert(_inbox_items), items)
     return found
 
 
-# One statement whatever the batch's size (the refs travel as two arrays); constant text.
+# The refs, their indexes and the new items' ids travel as three arrays; constant text.
+# The inbox ``seq`` is assigned in the INSERT's ORDER BY: sequencing order.
 _PG_RELEASE = (
-    "UPDATE disclosures SET ledger_index = released.idx "
-    "FROM unnest(%s::varchar[], %s::bigint[]) AS released (ref, idx), partners "
-    "WHERE disclosures.id = released.ref AND partners.id = disclosures.recipient_id "
-    "RETURNING disclosures.id, disclosures.recipient_id, disclosures.kind, "
-    "disclosures.created_at, partners.webhook_url"
+    "WITH batch AS ("
+    " SELECT * FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[]) AS b (ref, idx, item)"
+    "), released AS ("
+    " UPDATE disclosures SET ledger_index = batch.idx FROM batch, partners"
+    " WHERE disclosures.id = batch.ref AND partners.id = disclosures.recipient_id"
+    " RETURNING disclosures.id, disclosures.recipient_id, disclosures.kind,"
+    " disclosures.created_at, partners.webhook_url, batch.idx, batch.item"
+    "), items AS ("
+    " INSERT INTO inbox_items (id, recipient_id, disclosure_id, kind, created_at)"
+    " SELECT item, recipient_id, id, kind, created_at FROM released ORDER BY idx"
+    ") SELECT id, recipient_id, kind, created_at, webhook_url FROM released"
 )
 
 

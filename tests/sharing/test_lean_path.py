@@ -10,27 +10,24 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from hub import db
 from hub.delivery.models import OutboxMessage
 from hub.ledger import events, store
 from hub.ledger.models import LedgerEntry
 from hub.sharing.models import Disclosure, InboxItem
+from tests.conftest import record_statements
 from tests.sharing.conftest import KENT_REFERRAL
 
 
 @pytest.fixture
-def statements(app) -> Iterator[list[tuple[str, bool]]]:
+def statements(app, monkeypatch) -> Iterator[list[tuple[str, bool]]]:
+    """Statements as (text, executemany?), at the driver on PostgreSQL."""
     sent: list[tuple[str, bool]] = []
-
-    def _record(_c: Any, _cur: Any, statement: str, _p: Any, _ctx: Any, many: bool) -> None:
-        sent.append((statement, many))
-
-    engine = app.extensions["hub.engine"]
-    event.listen(engine, "before_cursor_execute", _record)
+    stop = record_statements(app, monkeypatch, lambda statement, many: sent.append((statement, many)))
     yield sent
-    event.remove(engine, "before_cursor_execute", _record)
+    stop()
 
 
 def _batch(client, auth, count: int) -> list[dict[str, Any]]:
