@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.counters import note_write
-from hub.db import execute_rows, pg_cursor, utcnow
+from hub.db import built, pg_cursor, utcnow
 from hub.ledger import merkle, salted
 from hub.ledger.errors import CorruptStore, IndexOutOfRange
 from hub.ledger.events import PUBLIC_TYPES, member_slots, validate_event
@@ -137,8 +137,9 @@ def append_entries(
             }
         )
     ids = _insert_unsequenced(session, rows)
-    entries = [
-        LedgerEntry(
+    entries = [  # carriers of the index to come, never added to the session
+        built(
+            LedgerEntry,
             entry=row["entry"],
             format=row["format"],
             salts=row["salts"],
@@ -160,36 +161,40 @@ def append_entries(
 def _insert_unsequenced(session: Session, rows: list[dict[str, object]]) -> list[int]:
     """Insert the unsequenced rows in one statement; their ids, in order.
 
-    PostgreSQL: INSERT .. RETURNING in parameter order. SQLite cannot order a multi-row
+    PostgreSQL: at the driver, one row by a plain INSERT .. RETURNING, more from arrays
+    in one INSERT .. SELECT in parameter order. SQLite cannot order a multi-row
     RETURNING (SQLAlchemy would send one INSERT per row), but this transaction holds the
     database write lock (``BEGIN IMMEDIATE``) and the table is AUTOINCREMENT, so the rows
     got consecutive ids ending at ``last_insert_rowid()``.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql" and len(rows) <= _DRIVER_ROWS:
-        note_write(session)  # constant text at the driver: the request's hot path
+    if session.get_bind().dialect.name == "postgresql":
+        note_write(session)  # constant texts at the driver: the request's hot path
         with pg_cursor(session) as cursor:
-            return [int(row[0]) for row in execute_rows(cursor, _PG_INSERT_UNSEQUENCED, rows)]
-    if dialect != "sqlite":
-        return list(
-            session.scalars(
-                insert(_unsequenced).returning(_unsequenced.c.id, sort_by_parameter_order=True),
-                rows,
-            ).all()
-        )
+            if len(rows) == 1:
+                cursor.execute(_PG_INSERT_ONE, rows[0])
+                return [int(cursor.fetchone()[0])]
+            cursor.execute(_PG_INSERT_MANY, [[row[c] for row in rows] for c in _PENDING_COLUMNS])
+            # Ids come from the table's sequence as the rows are inserted, in the SELECT's
+            # order: sorted, they are the rows' (as SQLAlchemy's insertmanyvalues relies on).
+            return sorted(int(row[0]) for row in cursor.fetchall())
     session.execute(insert(_unsequenced), rows)
     last = int(session.execute(text("SELECT last_insert_rowid()")).scalar_one())
     return list(range(last - len(rows) + 1, last + 1))
 
 
-# Up to this many rows (a referral, a small batch) PostgreSQL gets the unsequenced rows at
-# the driver, one INSERT .. RETURNING each; a larger batch goes through SQLAlchemy's
-# insertmanyvalues (multi-row INSERTs, ids in parameter order).
-_DRIVER_ROWS = 16
-_PG_INSERT_UNSEQUENCED = (
+_PENDING_COLUMNS = ("entry", "format", "salts", "leaf_hash", "created_at", "release")
+_PG_INSERT_ONE = (
     "INSERT INTO ledger_unsequenced (entry, format, salts, leaf_hash, created_at, release) "
     "VALUES (%(entry)s, %(format)s, %(salts)s, %(leaf_hash)s, %(created_at)s, %(release)s) "
     "RETURNING id"
+)
+# Any number of rows as six arrays: one statement, one round trip, constant text.
+_PG_INSERT_MANY = (
+    "INSERT INTO ledger_unsequenced (entry, format, salts, leaf_hash, created_at, release) "
+    "SELECT entry, format, salts, leaf_hash, created_at, release FROM unnest("
+    "%s::bytea[], %s::smallint[], %s::bytea[], %s::bytea[], %s::timestamptz[], %s::text[]"
+    ") WITH ORDINALITY AS u (entry, format, salts, leaf_hash, created_at, release, n) "
+    "ORDER BY n RETURNING id"
 )
 
 
