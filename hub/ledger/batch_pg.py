@@ -64,10 +64,12 @@ def write_small(
     entries: Sequence[tuple[object, ...]],
     nodes: Sequence[tuple[int, int, bytes]],
     head: tuple[int, bytes, int],
+    *,
     then: Callable[[], None],
 ) -> None:
     """Insert entries and nodes, move the head and run ``then`` (the projection's insert,
-    on the same connection) in one pipeline."""
+    on the same connection) in one pipeline. ``then`` must send at the driver: SQLAlchemy
+    cannot read a statement's result in pipeline mode."""
     with raw.pipeline(), raw.cursor() as cursor:
         cursor.executemany(_INSERT_ENTRY, entries)
         if nodes:

@@ -164,7 +164,7 @@ def _sequence_locked(session: Session, limit: int) -> dict[int, int]:
             entry_rows,
             node_rows,
             (frontier.size, frontier.to_bytes(), HEAD_ID),
-            lambda: projection.insert_rows(session, projected),
+            then=lambda: projection.insert_rows(session, projected),
         )
     else:
         _write(session, entry_rows, node_rows)
@@ -174,6 +174,8 @@ def _sequence_locked(session: Session, limit: int) -> dict[int, int]:
             .values(size=frontier.size, frontier=frontier.to_bytes())
         )
         projection.insert_rows(session, projected)
+    # After the pipeline: a releaser may go through SQLAlchemy (the outbox rows), which
+    # cannot read results in pipeline mode.
     for kind, refs in releases.items():
         _releaser(kind)(session, refs)
     # No checkpoint signed before this batch can cover its entries (checkpoints are signed

@@ -28,7 +28,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from hub.db import on_postgres, pg_cursor
 from hub.delivery.outbox import enqueue_many
@@ -56,7 +55,7 @@ def release_disclosures(session: Session, refs: Sequence[tuple[str, int]]) -> No
         raise LookupError(f"{len(refs) - len(found)} disclosure(s) to release are missing")
     identity_map = session.identity_map
     for ref, index in refs:  # loaded objects (an inline append's caller) see the index too
-        loaded = identity_map.get(identity_key(Disclosure, ref))
+        loaded = identity_map.get((Disclosure, (ref,), None))  # its identity key
         if loaded is not None:
             set_committed_value(loaded, "ledger_index", index)
     webhooks = {row.recipient_id: row.webhook_url for row in found.values()}
