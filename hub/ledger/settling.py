@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Sequence
-from typing import cast
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -146,8 +146,9 @@ def _await_leader(session: Session) -> None:
     A shared lock: every waiting follower is let through together when the leader commits.
     On SQLite ``BEGIN IMMEDIATE`` has already waited for the write lock.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": LOCK_KEY})
+    if on_postgres(session):
+        with pg_cursor(session) as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (LOCK_KEY,))
 
 
 def _indexes(session: Session, ids: Collection[int]) -> dict[int, int]:
@@ -155,15 +156,27 @@ def _indexes(session: Session, ids: Collection[int]) -> dict[int, int]:
     (kept as :data:`CHECKPOINTED` for the receipt) in the same statement."""
     if not ids:
         return {}
-    latest = select(func.coalesce(func.max(_checkpoints.c.tree_size), 0)).scalar_subquery()
-    rows = session.execute(
-        select(_entries.c.pending_id, _entries.c.idx, latest).where(
-            _entries.c.pending_id.in_(list(ids))
-        )
-    ).all()
+    rows: Sequence[Any]
+    if on_postgres(session):  # every follower reads its index back: at the driver
+        with pg_cursor(session) as cursor:
+            cursor.execute(_PG_INDEXES, (list(ids),))
+            rows = cursor.fetchall()
+    else:
+        latest = select(func.coalesce(func.max(_checkpoints.c.tree_size), 0)).scalar_subquery()
+        rows = session.execute(
+            select(_entries.c.pending_id, _entries.c.idx, latest).where(
+                _entries.c.pending_id.in_(list(ids))
+            )
+        ).all()
     if rows:
         session.info[CHECKPOINTED] = int(rows[0][2])
     return {int(pending_id): int(index) for pending_id, index, _size in rows}
+
+
+_PG_INDEXES = (
+    "SELECT pending_id, idx, (SELECT coalesce(max(tree_size), 0) FROM ledger_checkpoints) "
+    "FROM ledger_entries WHERE pending_id = ANY(%s::bigint[])"
+)
 
 
 def _delayed() -> SequencingDelayed:
