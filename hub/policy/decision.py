@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hub.policy.agreement import RELEASE, Flow
-from hub.policy.catalogue import Catalogues, FieldSpec
+from hub.policy.catalogue import Catalogues, FieldSpec, LawfulBasis
 from hub.policy.children import child_rule, para18_unmet, subject_is_adult, subject_is_child
 from hub.policy.consent import ConsentRecord, record_problem
 from hub.policy.justification import class_problem
@@ -238,6 +238,16 @@ class _FlowContext:
     secret: bytes | None
     child: bool = False
     adult_not_at_risk: bool = False  # DPA 2018 Sch 1 para 18(1)(a), (3)
+    # The flow's lawful-basis tuple, and what it says of each field class (a message's
+    # fields share a few classes): worked out once per decision, not once per field.
+    bases: tuple[LawfulBasis, ...] = ()
+    class_problems: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+
+    def class_problem(self, cls: str) -> tuple[str, str] | None:
+        if cls not in self.class_problems:
+            required = self.flow.consent == "required"
+            self.class_problems[cls] = class_problem(cls, self.bases, required)
+        return self.class_problems[cls]
 
 
 def _applied(flow: Flow, name: str, child: bool) -> str:
@@ -264,11 +274,10 @@ def _field_outcome(ctx: _FlowContext, spec: FieldSpec, value: Any) -> tuple[Any,
         if child_action is None:
             return hold(Reason(held) if held else Reason.CHILD_HIGH_PRIVACY_DEFAULT)
         action = child_action
-    bases = [ctx.catalogues.bases[c] for c in flow.basis if c in ctx.catalogues.bases]
-    problem = class_problem(spec.cls, bases, flow.consent == "required")
+    problem = ctx.class_problem(spec.cls)
     if problem is not None:
         return hold(Reason(problem[0]), problem[1])
-    if para18_unmet(spec.cls, bases, ctx.adult_not_at_risk):
+    if para18_unmet(spec.cls, ctx.bases, ctx.adult_not_at_risk):
         return hold(Reason.PARA18_ADULT_NOT_AT_RISK)
     if spec.cls == "WHERE":
         if is_perpetrator_facing(ctx.reg.agreement, ctx.recipient):
@@ -340,6 +349,7 @@ def decide(
         keyed_hash_secret,
         subject_is_child(req.data, req.subject_age_band, now.date()),
         subject_is_adult(req.data, req.subject_age_band, now.date()) and not req.subject_at_risk,
+        tuple(catalogues.bases[c] for c in flow.basis if c in catalogues.bases),
     )
     released: dict[str, Any] = {}
     withheld: list[Withheld] = []
