@@ -1,4 +1,7 @@
-"""A sequencer batch's own statements on PostgreSQL: constant texts at the driver, pipelined.
+"""The ledger's hot statements on PostgreSQL: constant texts at the driver, pipelined.
+
+A request's unsequenced entries (:func:`insert_pending`) and a sequencer batch's own
+statements.
 
 The batch runs while its transaction holds the sequencer lock, so how long it takes bounds
 how many batches a second the hub integrates, and it runs on every request that leads.
@@ -76,3 +79,34 @@ def write_small(
             cursor.executemany(_INSERT_NODE, nodes)
         cursor.execute(_MOVE_HEAD, head)
         then()
+
+
+_PENDING_COLUMNS = ("entry", "format", "salts", "leaf_hash", "created_at", "release")
+_INSERT_ONE_PENDING = (
+    "INSERT INTO ledger_unsequenced (entry, format, salts, leaf_hash, created_at, release) "
+    "VALUES (%(entry)s, %(format)s, %(salts)s, %(leaf_hash)s, %(created_at)s, %(release)s) "
+    "RETURNING id"
+)
+# Any number of rows as six arrays: one statement, one round trip, constant text.
+_INSERT_PENDING = (
+    "INSERT INTO ledger_unsequenced (entry, format, salts, leaf_hash, created_at, release) "
+    "SELECT entry, format, salts, leaf_hash, created_at, release FROM unnest("
+    "%s::bytea[], %s::smallint[], %s::bytea[], %s::bytea[], %s::timestamptz[], %s::text[]"
+    ") WITH ORDINALITY AS u (entry, format, salts, leaf_hash, created_at, release, n) "
+    "ORDER BY n RETURNING id"
+)
+
+
+def insert_pending(cursor: Any, rows: Sequence[dict[str, object]]) -> list[int]:
+    """Insert unsequenced rows (dicts of :data:`_PENDING_COLUMNS`); their ids, in order.
+
+    One row by a plain INSERT .. RETURNING; more from arrays in one INSERT .. SELECT in
+    parameter order. The ids come from the table's sequence as the rows are inserted, in
+    the SELECT's order, so sorted they are the rows' (what SQLAlchemy's insertmanyvalues
+    relies on too).
+    """
+    if len(rows) == 1:
+        cursor.execute(_INSERT_ONE_PENDING, rows[0])
+        return [int(cursor.fetchone()[0])]
+    cursor.execute(_INSERT_PENDING, [[row[c] for row in rows] for c in _PENDING_COLUMNS])
+    return sorted(int(row[0]) for row in cursor.fetchall())

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hub.counters import note_write
 from hub.db import built, pg_cursor, utcnow
-from hub.ledger import merkle, salted
+from hub.ledger import batch_pg, merkle, salted
 from hub.ledger.errors import CorruptStore, IndexOutOfRange
 from hub.ledger.events import PUBLIC_TYPES, member_slots, validate_event
 from hub.ledger.models import (
@@ -170,32 +170,10 @@ def _insert_unsequenced(session: Session, rows: list[dict[str, object]]) -> list
     if session.get_bind().dialect.name == "postgresql":
         note_write(session)  # constant texts at the driver: the request's hot path
         with pg_cursor(session) as cursor:
-            if len(rows) == 1:
-                cursor.execute(_PG_INSERT_ONE, rows[0])
-                return [int(cursor.fetchone()[0])]
-            cursor.execute(_PG_INSERT_MANY, [[row[c] for row in rows] for c in _PENDING_COLUMNS])
-            # Ids come from the table's sequence as the rows are inserted, in the SELECT's
-            # order: sorted, they are the rows' (as SQLAlchemy's insertmanyvalues relies on).
-            return sorted(int(row[0]) for row in cursor.fetchall())
+            return batch_pg.insert_pending(cursor, rows)
     session.execute(insert(_unsequenced), rows)
     last = int(session.execute(text("SELECT last_insert_rowid()")).scalar_one())
     return list(range(last - len(rows) + 1, last + 1))
-
-
-_PENDING_COLUMNS = ("entry", "format", "salts", "leaf_hash", "created_at", "release")
-_PG_INSERT_ONE = (
-    "INSERT INTO ledger_unsequenced (entry, format, salts, leaf_hash, created_at, release) "
-    "VALUES (%(entry)s, %(format)s, %(salts)s, %(leaf_hash)s, %(created_at)s, %(release)s) "
-    "RETURNING id"
-)
-# Any number of rows as six arrays: one statement, one round trip, constant text.
-_PG_INSERT_MANY = (
-    "INSERT INTO ledger_unsequenced (entry, format, salts, leaf_hash, created_at, release) "
-    "SELECT entry, format, salts, leaf_hash, created_at, release FROM unnest("
-    "%s::bytea[], %s::smallint[], %s::bytea[], %s::bytea[], %s::timestamptz[], %s::text[]"
-    ") WITH ORDINALITY AS u (entry, format, salts, leaf_hash, created_at, release, n) "
-    "ORDER BY n RETURNING id"
-)
 
 
 def tree_size(session: Session) -> int:
