@@ -46,6 +46,49 @@ class Taken(NamedTuple):
     release: str | None
 
 
+class Lead(NamedTuple):
+    """What a request that got the sequencer lock holds for its batch: the head (locked;
+    None if there is no head row yet) and the pending rows it took, oldest first."""
+
+    head: tuple[int, bytes] | None
+    rows: list[Taken]
+
+
+# Try the lock; only if it was got, lock the head and take the oldest pending rows: one
+# statement. Its snapshot may predate the commit of the batch that held the lock, which is
+# safe: FOR UPDATE returns the head's newest committed version (READ COMMITTED rechecks an
+# updated row), and a pending row that batch deleted is skipped by the DELETE (so it is
+# taken by no one twice). Not got: the transaction is marked to commit asynchronously
+# (:func:`hub.ledger.settling.try_lock`). The first row says which; the rest are taken.
+_TRY_LEAD = (
+    "WITH lead AS MATERIALIZED (SELECT CASE WHEN pg_try_advisory_xact_lock(%(key)s) THEN true"
+    " ELSE set_config('synchronous_commit', 'off', true) IS NULL END AS ok),"
+    " head AS (SELECT size, frontier FROM ledger_head"
+    " WHERE id = %(head)s AND (SELECT ok FROM lead) FOR UPDATE),"
+    " taken AS (DELETE FROM ledger_unsequenced WHERE (SELECT ok FROM lead) AND id IN"
+    " (SELECT id FROM ledger_unsequenced ORDER BY id LIMIT %(limit)s)"
+    " RETURNING id, entry, format, salts, leaf_hash, release)"
+    " SELECT lead.ok, head.size, head.frontier, NULL::bigint, NULL::bytea, NULL::smallint,"
+    " NULL::bytea, NULL::bytea, NULL::text FROM lead LEFT JOIN head ON true"
+    " UNION ALL SELECT NULL, NULL, NULL, id, entry, format, salts, leaf_hash, release FROM taken"
+)
+
+
+def try_lead(cursor: Any, key: int, limit: int) -> Lead | None:
+    """Lead the next batch if the sequencer lock is free (never waits); None if not."""
+    cursor.execute(_TRY_LEAD, {"key": key, "head": HEAD_ID, "limit": limit})
+    ok, head, rows = False, None, []
+    for row in cursor.fetchall():
+        if row[3] is None:  # the lock's row
+            ok = bool(row[0])
+            head = None if row[1] is None else (int(row[1]), bytes(row[2]))
+        else:
+            rows.append(Taken(*row[3:]))
+    if not ok:
+        return None
+    return Lead(head, sorted(rows, key=lambda row: int(row.id)))
+
+
 def lock_head(raw: Any) -> tuple[int, bytes] | None:
     """The head row's size and frontier, locked for this transaction (None: no row yet)."""
     with raw.cursor() as cursor:

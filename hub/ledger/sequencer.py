@@ -111,34 +111,44 @@ def lock(session: Session) -> None:
 
 
 def sequence_pending(
-    session: Session, limit: int = BATCH_LIMIT, *, locked: bool = False
+    session: Session,
+    limit: int = BATCH_LIMIT,
+    *,
+    locked: bool = False,
+    lead: batch_pg.Lead | None = None,
 ) -> dict[int, int]:
     """Sequence up to ``limit`` pending entries in this transaction; ``{pending id: index}``.
 
     Takes the sequencer lock (unless ``locked``: this transaction holds it) and the head
     row, so it is safe in any transaction (the caller's own uncommitted rows are included).
-    Never commits. Leaves in ``session.info`` (:data:`CHECKPOINTED`) the largest tree size
-    a checkpoint may have when the batch commits, so a receipt knows without a query
-    whether one covers its entry.
+    ``lead``: the head and rows the lock's own statement already took
+    (:func:`hub.ledger.batch_pg.try_lead`). Never commits. Leaves in ``session.info``
+    (:data:`CHECKPOINTED`) the largest tree size a checkpoint may have when the batch
+    commits, so a receipt knows without a query whether one covers its entry.
     """
     if not locked:
         lock(session)
     with driver_errors(session):  # some of the batch's statements are sent at the driver
-        return _sequence_locked(session, limit)
+        return _sequence_locked(session, limit, lead)
 
 
-def _sequence_locked(session: Session, limit: int) -> dict[int, int]:
+def _sequence_locked(session: Session, limit: int, lead: batch_pg.Lead | None) -> dict[int, int]:
     from hub.ledger import store
 
     started = time.perf_counter()  # the batch's own time, not the wait for the lock
     raw = _postgres_connection(session)
-    head = None if raw is None else batch_pg.lock_head(raw)
+    if lead is not None:
+        head: tuple[int, bytes] | None = lead.head
+    else:
+        head = None if raw is None else batch_pg.lock_head(raw)
     frontier = store.lock_head(session) if head is None else merkle.Frontier.from_bytes(*head)
-    rows: Sequence[Any] = (
-        sorted(session.execute(_take_pending(limit)).all(), key=lambda row: int(row.id))
-        if raw is None
-        else batch_pg.take_pending(raw, limit)
-    )
+    rows: Sequence[Any]
+    if lead is not None:
+        rows = lead.rows
+    elif raw is None:
+        rows = sorted(session.execute(_take_pending(limit)).all(), key=lambda row: int(row.id))
+    else:
+        rows = batch_pg.take_pending(raw, limit)
     if not rows:
         return {}
     now = utcnow()

@@ -25,8 +25,16 @@ from sqlalchemy.orm import Session
 
 from hub.db import on_postgres, pg_cursor
 from hub.errors import HubError
+from hub.ledger import batch_pg
 from hub.ledger.models import LedgerCheckpoint, LedgerEntry
-from hub.ledger.sequencer import CHECKPOINTED, LOCK_KEY, config_for, lock, sequence_pending
+from hub.ledger.sequencer import (
+    BATCH_LIMIT,
+    CHECKPOINTED,
+    LOCK_KEY,
+    config_for,
+    lock,
+    sequence_pending,
+)
 
 log = structlog.get_logger("hub.ledger.settling")
 
@@ -47,26 +55,21 @@ class SequencingDelayed(HubError):
     problem = "unavailable"
 
 
-def try_lock(session: Session) -> bool:
+def try_lock(session: Session) -> batch_pg.Lead | bool:
     """Take the sequencer lock for this transaction if it is free; never waits.
 
-    On PostgreSQL a transaction that does not get it is also marked to commit
-    asynchronously: it will be acknowledged only once a leader's batch has sequenced its
-    entry, and that batch's (synchronous) commit flushes the WAL past this one's commit
-    record, so waiting for a flush of its own would cost a disk sync and protect nothing.
+    On PostgreSQL the same statement, when it gets the lock, locks the head and takes the
+    pending rows for the batch (:func:`hub.ledger.batch_pg.try_lead`); a transaction that
+    does not get it is marked to commit asynchronously: it will be acknowledged only once a
+    leader's batch has sequenced its entry, and that batch's (synchronous) commit flushes
+    the WAL past this one's commit record, so waiting for a flush of its own would cost a
+    disk sync and protect nothing. Falsy when another transaction leads.
     SQLite: ``BEGIN IMMEDIATE`` already holds the database write lock, so always True.
     """
     if not on_postgres(session):
         return True
     with pg_cursor(session) as cursor:
-        cursor.execute(_TRY_LOCK, (LOCK_KEY,))
-        return bool(cursor.fetchone()[0])
-
-
-_TRY_LOCK = (
-    "SELECT CASE WHEN pg_try_advisory_xact_lock(%s) THEN true "
-    "ELSE set_config('synchronous_commit', 'off', true) IS NULL END"
-)
+        return batch_pg.try_lead(cursor, LOCK_KEY, BATCH_LIMIT) or False
 
 
 def remember(session: Session, pending: Sequence[LedgerEntry]) -> None:
@@ -90,8 +93,10 @@ def commit_and_settle(
     session.info.pop(CHECKPOINTED, None)
     wanted = {cast(int, entry.pending_id): entry for entry in pending}
     found: dict[int, int] = {}
-    if try_lock(session):
-        assigned = sequence_pending(session, locked=True)
+    lead = try_lock(session)
+    if lead:
+        taken = lead if isinstance(lead, batch_pg.Lead) else None
+        assigned = sequence_pending(session, locked=True, lead=taken)
         found = {k: v for k, v in assigned.items() if k in wanted}
     commit()
     if len(found) < len(wanted):  # a follower (or a backlog larger than one batch)
