@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from hub.db import make_sessionmaker
-from hub.ledger import checkpoint, sequencer, settling, store, verify
+from hub.ledger import batch_pg, checkpoint, sequencer, settling, store, verify
 from hub.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerUnsequenced
 from tests.ledger.conftest import ORIGIN, sample_event
 
@@ -164,3 +164,33 @@ def test_a_follower_commits_then_waits_for_the_leader(engine: Engine, backend: s
     assert result["index"] == 0
     with sessions() as session:
         assert store.tree_size(session) == 1 and _unsequenced(session) == 0
+
+
+def test_the_try_lock_takes_the_batch_only_when_it_gets_the_lock(engine: Engine, backend: str):
+    """One statement tries the lock and, only if it got it, locks the head and takes the
+    pending rows: held elsewhere, it takes nothing and marks the transaction to commit
+    asynchronously; free, it takes every pending row, its own uncommitted one included."""
+    if backend != "postgres":
+        pytest.skip("the advisory lock is PostgreSQL's")
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:  # a committed straggler, and the head row at size 1
+        store.append_entries(session, [sample_event(0)])
+        store.append_entries(session, [sample_event(1)], deferred=True)
+        settling.forget(session)
+        session.commit()
+    with engine.connect() as other, sessions() as session:
+        other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": sequencer.LOCK_KEY})
+        (own,) = store.append_entries(session, [sample_event(2)], deferred=True)
+        assert not settling.try_lock(session)
+        assert session.scalar(text("SHOW synchronous_commit")) == "off"
+        assert _unsequenced(session) == 2  # nothing taken
+        session.rollback()
+        other.rollback()  # the other leader is done
+        (own,) = store.append_entries(session, [sample_event(2)], deferred=True)
+        lead = settling.try_lock(session)
+        assert isinstance(lead, batch_pg.Lead) and lead.head is not None
+        assert lead.head[0] == 1
+        assert [row.id for row in lead.rows][-1] == own.pending_id and len(lead.rows) == 2
+        assert session.scalar(text("SHOW synchronous_commit")) == "on"
+        assert _unsequenced(session) == 0  # taken by this transaction's batch
+        session.rollback()
