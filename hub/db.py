@@ -209,23 +209,16 @@ def pg_cursor(session: Session) -> Iterator[Any]:
         yield cursor
 
 
-def execute_rows(cursor: Any, statement: str, rows: Sequence[Any]) -> list[Any]:
-    """Run ``statement`` once per row on a psycopg cursor; the first row each returned.
+def execute_rows(cursor: Any, statement: str, rows: Sequence[Any]) -> None:
+    """Run ``statement`` once per row on a psycopg cursor.
 
     One row (a referral) is a plain execute: psycopg's ``executemany`` enters pipeline mode
     even for one, which costs more CPU than it saves.
     """
-    returning = "RETURNING" in statement
     if len(rows) == 1:
         cursor.execute(statement, rows[0])
-        return [cursor.fetchone()] if returning else []
-    cursor.executemany(statement, rows, returning=returning)
-    if not returning:
-        return []
-    results = [cursor.fetchone()]
-    while cursor.nextset():
-        results.append(cursor.fetchone())
-    return results
+    else:
+        cursor.executemany(statement, rows)
 
 
 _T = TypeVar("_T")

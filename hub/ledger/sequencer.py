@@ -137,18 +137,17 @@ def _sequence_locked(session: Session, limit: int, lead: batch_pg.Lead | None) -
 
     started = time.perf_counter()  # the batch's own time, not the wait for the lock
     raw = _postgres_connection(session)
-    if lead is not None:
-        head: tuple[int, bytes] | None = lead.head
+    if lead is None and raw is not None:  # not taken by the try-lock's statement
+        lead = batch_pg.Lead(batch_pg.lock_head(raw), batch_pg.take_pending(raw, limit))
+    if lead is None or lead.head is None:  # SQLite, or no head row yet
+        frontier = store.lock_head(session)
     else:
-        head = None if raw is None else batch_pg.lock_head(raw)
-    frontier = store.lock_head(session) if head is None else merkle.Frontier.from_bytes(*head)
-    rows: Sequence[Any]
-    if lead is not None:
-        rows = lead.rows
-    elif raw is None:
-        rows = sorted(session.execute(_take_pending(limit)).all(), key=lambda row: int(row.id))
-    else:
-        rows = batch_pg.take_pending(raw, limit)
+        frontier = merkle.Frontier.from_bytes(*lead.head)
+    rows: Sequence[Any] = (
+        lead.rows
+        if lead is not None
+        else sorted(session.execute(_take_pending(limit)).all(), key=lambda row: int(row.id))
+    )
     if not rows:
         return {}
     now = utcnow()
